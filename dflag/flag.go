@@ -1,0 +1,209 @@
+package dflag
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Mode is the constructor a flag was declared with; it fixes the flag's value
+// before [Init] and when the library cannot switch it.
+type Mode uint8
+
+// The three constructors of the C library.
+const (
+	FeatureMode Mode = iota // off, and off until activated
+	DefaultMode             // on: activation 1 from the start
+	OptMode                 // on until Init, then off until activated
+)
+
+// String returns "feature", "default" or "opt".
+func (m Mode) String() string {
+	switch m {
+	case FeatureMode:
+		return "feature"
+	case DefaultMode:
+		return "default"
+	case OptMode:
+		return "opt"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Flag is one dynamic flag record: a hook checked with [Flag.On], or a
+// patched call site. Flags are created by [Feature], [Default] and [Opt] and
+// are never freed; declare them in package-level variables.
+type Flag struct {
+	// on is the flag's current value. It is first so that On compiles to a
+	// load at offset zero from the flag pointer.
+	on atomic.Bool
+
+	kind string
+	name string
+	doc  string
+	file string
+	line int
+	full string // kind:name@file:line
+	mode Mode
+	seq  int // registration order, the final tie-break when listing
+
+	// Guarded by reg.mu.
+	activation uint64
+	unhook     uint64
+
+	// addr is the address of the CALL instruction for a call-site record,
+	// 0 for a hook flag. Call-site records are switched by patchSites.
+	addr uintptr
+}
+
+// On reports whether the flag is enabled. It inlines to one atomic load.
+func (f *Flag) On() bool { return f.on.Load() }
+
+// Name returns the flag's full name, kind:name@file:line.
+func (f *Flag) Name() string { return f.full }
+
+// String returns the flag's full name.
+func (f *Flag) String() string { return f.full }
+
+// Kind returns the flag's kind.
+func (f *Flag) Kind() string { return f.kind }
+
+// Doc returns the flag's docstring, "" if it has none.
+func (f *Flag) Doc() string { return f.doc }
+
+// Mode returns the constructor the flag was declared with.
+func (f *Flag) Mode() Mode { return f.mode }
+
+// Feature declares a flag that is off until activated. It panics, naming the
+// call site, if kind is not an identifier or name is empty or contains '@'
+// or a newline.
+func Feature(kind, name string, doc ...string) *Flag {
+	return declare(FeatureMode, kind, name, doc)
+}
+
+// Default declares a flag that is on (activation count 1) until deactivated.
+// It panics like [Feature] on an invalid kind or name.
+func Default(kind, name string, doc ...string) *Flag {
+	return declare(DefaultMode, kind, name, doc)
+}
+
+// Opt declares a flag for code that is always safe to run but can be skipped
+// for speed: it is on until [Init], then off until activated. It panics like
+// [Feature] on an invalid kind or name.
+func Opt(kind, name string, doc ...string) *Flag {
+	return declare(OptMode, kind, name, doc)
+}
+
+// declare registers a hook flag named after its caller's caller.
+func declare(mode Mode, kind, name string, doc []string) *Flag {
+	var file string
+	var line int
+	if pc, _, _, ok := runtime.Caller(2); ok {
+		file, line = sourceLine(pc)
+	}
+	if err := checkName(kind, name); err != nil {
+		panic(fmt.Sprintf("dflag: %s:%d: %v", file, line, err))
+	}
+	f := newFlag(mode, kind, name, strings.Join(doc, " "), file, line, 0)
+	register(f)
+	return f
+}
+
+// newFlag builds a record; register publishes it.
+func newFlag(mode Mode, kind, name, doc, file string, line int, addr uintptr) *Flag {
+	f := &Flag{
+		kind: kind, name: name, doc: doc, file: file, line: line, mode: mode, addr: addr,
+		full: kind + ":" + name + "@" + file + ":" + strconv.Itoa(line),
+	}
+	if mode == DefaultMode {
+		f.activation = 1
+	}
+	return f
+}
+
+// checkName validates a kind and a name as the C library's macros would.
+func checkName(kind, name string) error {
+	if err := checkKind(kind); err != nil {
+		return err
+	}
+	switch {
+	case name == "":
+		return fmt.Errorf("empty flag name for kind %q", kind)
+	case strings.ContainsAny(name, "@\n\x00"):
+		return fmt.Errorf("flag name %q must not contain '@', a newline or NUL", name)
+	}
+	return nil
+}
+
+// checkKind reports whether kind is an identifier ([A-Za-z_][A-Za-z0-9_]*).
+func checkKind(kind string) error {
+	if kind == "" {
+		return fmt.Errorf("empty flag kind")
+	}
+	for i, c := range kind {
+		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' {
+			continue
+		}
+		return fmt.Errorf("flag kind %q is not an identifier", kind)
+	}
+	return nil
+}
+
+// sourceLine returns the file and line of the instruction at pc, with the
+// file name made independent of the build directory: import-path-qualified,
+// as go build -trimpath prints it (for example bounded.dev/dflag/flag.go),
+// never an absolute path.
+func sourceLine(pc uintptr) (file string, line int) {
+	frame, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	if frame.File == "" {
+		fn := runtime.FuncForPC(pc)
+		if fn == nil {
+			return "?", 0
+		}
+		file, line = fn.FileLine(pc)
+		return stableFile(fn.Name(), file), line
+	}
+	return stableFile(frame.Function, frame.File), frame.Line
+}
+
+// stableFile rewrites an absolute source path as packagepath/base.go.
+func stableFile(function, file string) string {
+	file = filepath.ToSlash(file)
+	if !path.IsAbs(file) {
+		return file // already trimmed (-trimpath)
+	}
+	pkg := packagePath(function)
+	if pkg == "main" {
+		pkg = mainPath()
+	}
+	if pkg == "" {
+		return path.Base(file)
+	}
+	return pkg + "/" + path.Base(file)
+}
+
+// packagePath extracts the import path from a symbol name such as
+// "bounded.dev/x%2ev2.(*T).M" or "bounded.dev/x_test.init".
+func packagePath(function string) string {
+	slash := strings.LastIndexByte(function, '/')
+	dot := strings.IndexByte(function[slash+1:], '.')
+	if dot < 0 {
+		return ""
+	}
+	pkg := strings.ReplaceAll(function[:slash+1+dot], "%2e", ".")
+	return strings.TrimSuffix(pkg, "_test") // external test packages
+}
+
+var mainPath = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Path == "" || bi.Path == "command-line-arguments" {
+		return ""
+	}
+	return strings.TrimSuffix(bi.Path, ".test")
+})

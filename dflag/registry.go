@@ -1,0 +1,240 @@
+package dflag
+
+import (
+	"sync"
+	"time"
+)
+
+// reg is the process-wide flag registry.
+var reg struct {
+	mu          sync.Mutex
+	all         []*Flag            // in registration order
+	byKind      map[string][]*Flag // index for the kind operations
+	holds       map[string]uint64  // kind-wide activations that also apply to later flags
+	initialized bool
+	initErr     error
+}
+
+// patchSites, when set by the call-site engine, is called with reg.mu held
+// and the call-site records whose wanted state (f.want()) differs from
+// f.on. It must patch their code, store each record's resulting state in
+// f.on (true when the call keeps running), and return how many sites it
+// changed and the time spent.
+var patchSites func(sites []*Flag) (patched int, took time.Duration)
+
+// want is the value the flag should have; reg.mu must be held.
+func (f *Flag) want() bool {
+	return f.activation > 0 || f.mode == OptMode && !reg.initialized
+}
+
+// register publishes a new record; it takes its initial state at once,
+// including any kind-wide holds.
+func register(f *Flag) {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	registerLocked(f)
+}
+
+func registerLocked(f *Flag) {
+	f.seq = len(reg.all)
+	f.activation += reg.holds[f.kind]
+	reg.all = append(reg.all, f)
+	if reg.byKind == nil {
+		reg.byKind = make(map[string][]*Flag)
+	}
+	reg.byKind[f.kind] = append(reg.byKind[f.kind], f)
+	if f.addr == 0 {
+		f.on.Store(f.want())
+	}
+}
+
+// Init initialises the library: [Opt] flags switch off (unless activated),
+// then the terms in the file named by DFLAG_FILE and in the DFLAG
+// environment variable are validated and applied, file first. Init is
+// idempotent: later calls do nothing and return the first call's result. If
+// a term is malformed, Init returns an error naming it and applies no term,
+// but the library is initialised all the same.
+func Init() error {
+	reg.mu.Lock()
+	if reg.initialized {
+		err := reg.initErr
+		reg.mu.Unlock()
+		return err
+	}
+	reg.initialized = true
+	ev := Event{Op: OpInit, Pattern: ""}
+	ev.Matched = len(reg.all)
+	ev.Flipped, ev.Patched, ev.PatchTime = syncLocked(reg.all)
+	reg.mu.Unlock()
+	notify(ev)
+
+	terms, err := envTerms()
+	if err == nil {
+		err = Apply(terms...)
+	}
+	reg.mu.Lock()
+	reg.initErr = err
+	reg.mu.Unlock()
+	return err
+}
+
+// Initialized reports whether [Init] has run.
+func Initialized() bool {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	return reg.initialized
+}
+
+// syncLocked brings each record's value in line with its counts and returns
+// how many records changed value and how many call sites were patched.
+func syncLocked(fs []*Flag) (flipped, patched int, took time.Duration) {
+	var sites []*Flag
+	for _, f := range fs {
+		w := f.want()
+		if w == f.on.Load() {
+			continue
+		}
+		flipped++
+		if f.addr != 0 {
+			sites = append(sites, f)
+			continue
+		}
+		f.on.Store(w)
+	}
+	if len(sites) > 0 && patchSites != nil {
+		patched, took = patchSites(sites)
+	}
+	return flipped, patched, took
+}
+
+// Activate increments the activation count of every flag whose full name
+// matches pattern, except unhooked flags, and returns how many matched.
+func Activate(pattern string) (int, error) { return control(OpActivate, "", pattern) }
+
+// Deactivate decrements the activation count of every flag whose full name
+// matches pattern (counts stay at zero) and returns how many matched.
+func Deactivate(pattern string) (int, error) { return control(OpDeactivate, "", pattern) }
+
+// Unhook increments the unhook count of every flag whose full name matches
+// pattern: while it is positive, activations of the flag are ignored.
+func Unhook(pattern string) (int, error) { return control(OpUnhook, "", pattern) }
+
+// Rehook decrements the unhook count of every flag whose full name matches
+// pattern (counts stay at zero) and returns how many matched.
+func Rehook(pattern string) (int, error) { return control(OpRehook, "", pattern) }
+
+// ActivateKind activates the flags of kind whose full name matches pattern;
+// the empty pattern selects every flag of the kind. It touches only that
+// kind's records. An invalid kind or pattern is an error.
+func ActivateKind(kind, pattern string) (int, error) {
+	if err := checkKind(kind); err != nil {
+		return 0, err
+	}
+	return control(OpActivate, kind, pattern)
+}
+
+// DeactivateKind deactivates the flags of kind whose full name matches
+// pattern; the empty pattern selects every flag of the kind.
+func DeactivateKind(kind, pattern string) (int, error) {
+	if err := checkKind(kind); err != nil {
+		return 0, err
+	}
+	return control(OpDeactivate, kind, pattern)
+}
+
+// control applies op to the matching records. kind != "" restricts it to
+// that kind, where the empty pattern matches every record.
+func control(op Op, kind, pattern string) (int, error) {
+	var m matcher
+	if kind == "" || pattern != "" {
+		var err error
+		if m, err = compile(pattern); err != nil {
+			return 0, err
+		}
+	}
+	reg.mu.Lock()
+	ev := controlLocked(op, kind, pattern, m)
+	reg.mu.Unlock()
+	notify(ev)
+	return ev.Matched, nil
+}
+
+// controlLocked is control with reg.mu held and the pattern compiled (m is
+// nil when every record of kind matches).
+func controlLocked(op Op, kind, pattern string, m matcher) Event {
+	fs := reg.all
+	if kind != "" {
+		fs = reg.byKind[kind]
+	}
+	ev := Event{Op: op, Kind: kind, Pattern: pattern}
+	var changed []*Flag
+	for _, f := range fs {
+		if m != nil && !m.MatchString(f.full) {
+			continue
+		}
+		ev.Matched++
+		if op.apply(f) {
+			changed = append(changed, f)
+		}
+	}
+	if len(changed) > 0 {
+		ev.Flipped, ev.Patched, ev.PatchTime = syncLocked(changed)
+	}
+	return ev
+}
+
+// apply changes f's counts for op and reports whether f's value may change.
+func (op Op) apply(f *Flag) bool {
+	switch op {
+	case OpActivate:
+		if f.unhook > 0 {
+			return false
+		}
+		f.activation++
+		return f.activation == 1
+	case OpDeactivate:
+		if f.activation == 0 {
+			return false
+		}
+		f.activation--
+		return f.activation == 0
+	case OpUnhook:
+		f.unhook++
+	case OpRehook:
+		if f.unhook > 0 {
+			f.unhook--
+		}
+	}
+	return false
+}
+
+// HoldKind activates every flag of kind, including flags of that kind
+// registered later (by late packages or call-site registration), until the
+// returned release is called. Release is idempotent. Unhooked flags ignore
+// the hold as they ignore any activation; flags registered while the kind is
+// held start activated. Package aspect builds scoped activations on it.
+func HoldKind(kind string) (release func(), err error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	reg.mu.Lock()
+	if reg.holds == nil {
+		reg.holds = make(map[string]uint64)
+	}
+	reg.holds[kind]++
+	ev := controlLocked(OpActivate, kind, "", nil)
+	reg.mu.Unlock()
+	notify(ev)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			reg.mu.Lock()
+			if reg.holds[kind]--; reg.holds[kind] == 0 {
+				delete(reg.holds, kind)
+			}
+			ev := controlLocked(OpDeactivate, kind, "", nil)
+			reg.mu.Unlock()
+			notify(ev)
+		})
+	}, nil
+}

@@ -1,0 +1,184 @@
+package dflag
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// term is one validated startup term.
+type term struct {
+	op      Op
+	pattern string
+	m       matcher
+}
+
+// parseTerm validates one term: an operator character followed by a
+// pattern.
+func parseTerm(s string) (term, error) {
+	if s == "" {
+		return term{}, fmt.Errorf("dflag: empty term")
+	}
+	var op Op
+	switch s[0] {
+	case '+':
+		op = OpActivate
+	case '-':
+		op = OpDeactivate
+	case '!':
+		op = OpUnhook
+	case '?':
+		op = OpRehook
+	default:
+		return term{}, fmt.Errorf("dflag: term %q: must start with + (activate), - (deactivate), ! (unhook) or ? (rehook)", s)
+	}
+	m, err := compile(s[1:])
+	if err != nil {
+		return term{}, fmt.Errorf("dflag: term %q: %w", s, err)
+	}
+	return term{op: op, pattern: s[1:], m: m}, nil
+}
+
+// Apply validates every term, then applies them in order: "+re" activates,
+// "-re" deactivates, "!re" unhooks and "?re" rehooks the flags whose full
+// name matches re. Each term is one whole pattern (no quoting). If any term
+// is malformed, Apply returns an error naming it and applies none.
+func Apply(terms ...string) error {
+	parsed := make([]term, len(terms))
+	for i, s := range terms {
+		t, err := parseTerm(s)
+		if err != nil {
+			return err
+		}
+		parsed[i] = t
+	}
+	for _, t := range parsed {
+		reg.mu.Lock()
+		ev := controlLocked(t.op, "", t.pattern, t.m)
+		reg.mu.Unlock()
+		notify(ev)
+	}
+	return nil
+}
+
+// ParseTerms splits a startup specification, as found in DFLAG, into
+// terms. Terms are separated by white space. A term is an operator (+, -, !
+// or ?) followed by a pattern written either bare (it ends at the next white
+// space) or as a Go string literal in double quotes or backquotes, so that
+// any pattern can be written:
+//
+//	DFLAG='+request_tracing: -feature:new_parser !"legacy:.* shim" ?`a\.b`'
+//
+// ParseTerms validates every term and returns an error naming the first
+// malformed one.
+func ParseTerms(spec string) ([]string, error) {
+	var terms []string
+	for {
+		spec = strings.TrimLeftFunc(spec, unicode.IsSpace)
+		if spec == "" {
+			return terms, nil
+		}
+		var t string
+		if len(spec) > 1 && (spec[1] == '"' || spec[1] == '`') {
+			lit, err := strconv.QuotedPrefix(spec[1:])
+			if err != nil {
+				return nil, fmt.Errorf("dflag: term %q: unterminated or invalid quoted pattern", firstField(spec))
+			}
+			rest := spec[1+len(lit):]
+			if r, _ := utf8.DecodeRuneInString(rest); rest != "" && !unicode.IsSpace(r) {
+				return nil, fmt.Errorf("dflag: term %q: quoted pattern must be followed by white space", firstField(spec))
+			}
+			p, _ := strconv.Unquote(lit) // QuotedPrefix accepted it
+			t, spec = spec[:1]+p, rest
+		} else {
+			t = firstField(spec)
+			spec = spec[len(t):]
+		}
+		if _, err := parseTerm(t); err != nil {
+			return nil, err
+		}
+		terms = append(terms, t)
+	}
+}
+
+func firstField(s string) string {
+	if i := strings.IndexFunc(s, unicode.IsSpace); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// ParseTermsFile reads terms from a file's contents: one specification (as
+// for [ParseTerms]) per line, with blank lines and lines starting with '#'
+// ignored.
+func ParseTermsFile(data []byte) ([]string, error) {
+	var terms []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		ts, err := ParseTerms(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		terms = append(terms, ts...)
+	}
+	return terms, sc.Err()
+}
+
+// envTerms returns the terms of DFLAG_FILE, then those of DFLAG.
+func envTerms() ([]string, error) {
+	var terms []string
+	if name := os.Getenv("DFLAG_FILE"); name != "" {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("dflag: DFLAG_FILE: %w", err)
+		}
+		if terms, err = ParseTermsFile(data); err != nil {
+			return nil, fmt.Errorf("dflag: DFLAG_FILE %s: %w", name, err)
+		}
+	}
+	ts, err := ParseTerms(os.Getenv("DFLAG"))
+	if err != nil {
+		return nil, fmt.Errorf("DFLAG: %w", err)
+	}
+	return append(terms, ts...), nil
+}
+
+// Terms is a [flag.Value] that applies startup terms given on a command
+// line, so that a program can accept -dflag='+re' -dflag='!re':
+//
+//	flag.Var(new(dflag.Terms), "dflag", "dflag terms (+re, -re, !re, ?re)")
+//
+// Each Set parses its argument with [ParseTerms] and applies the terms at
+// once; a malformed argument is reported by flag.Parse and changes nothing.
+type Terms []string
+
+// String returns the terms applied so far, separated by spaces.
+func (t *Terms) String() string {
+	if t == nil {
+		return ""
+	}
+	return strings.Join(*t, " ")
+}
+
+// Set parses and applies one command-line argument.
+func (t *Terms) Set(s string) error {
+	ts, err := ParseTerms(s)
+	if err != nil {
+		return err
+	}
+	if err := Apply(ts...); err != nil {
+		return err
+	}
+	*t = append(*t, ts...)
+	return nil
+}
