@@ -100,12 +100,29 @@ func Opt(kind, name string, doc ...string) *Flag {
 	return declare(OptMode, kind, name, doc)
 }
 
+// Declare is the constructor behind [Feature], [Default] and [Opt] for
+// packages that wrap them (package aspect does): the flag is named after the
+// source line skip frames above Declare's caller, as in [runtime.Caller]
+// (skip 0 names the line that calls Declare). It panics like [Feature].
+func Declare(skip int, mode Mode, kind, name string, doc ...string) *Flag {
+	if mode > OptMode {
+		panic(fmt.Sprintf("dflag: invalid mode %d", mode))
+	}
+	return declareAt(skip+2, mode, kind, name, doc)
+}
+
 // declare registers a hook flag named after its caller's caller.
 func declare(mode Mode, kind, name string, doc []string) *Flag {
-	var file string
-	var line int
-	if pc, _, _, ok := runtime.Caller(2); ok {
-		file, line = sourceLine(pc)
+	return declareAt(3, mode, kind, name, doc)
+}
+
+// declareAt registers a hook flag named after the frame skip levels above
+// declareAt.
+func declareAt(skip int, mode Mode, kind, name string, doc []string) *Flag {
+	file, line := "?", 0
+	var pcs [1]uintptr
+	if runtime.Callers(skip+1, pcs[:]) == 1 {
+		file, line = sourceLine(pcs[0])
 	}
 	if err := checkName(kind, name); err != nil {
 		panic(fmt.Sprintf("dflag: %s:%d: %v", file, line, err))
@@ -155,19 +172,16 @@ func checkKind(kind string) error {
 	return nil
 }
 
-// sourceLine returns the file and line of the instruction at pc, with the
-// file name made independent of the build directory: import-path-qualified,
-// as go build -trimpath prints it (for example bounded.dev/dflag/flag.go),
-// never an absolute path.
+// sourceLine returns the source position of the instruction before pc, as
+// runtime.Callers reports return addresses (pass address+1 for the position
+// of the instruction at address), for the innermost function when code was
+// inlined. The file name is made independent of the build directory:
+// import-path-qualified, as go build -trimpath prints it (for example
+// bounded.dev/dflag/flag.go), never an absolute path.
 func sourceLine(pc uintptr) (file string, line int) {
 	frame, _ := runtime.CallersFrames([]uintptr{pc}).Next()
 	if frame.File == "" {
-		fn := runtime.FuncForPC(pc)
-		if fn == nil {
-			return "?", 0
-		}
-		file, line = fn.FileLine(pc)
-		return stableFile(fn.Name(), file), line
+		return "?", 0
 	}
 	return stableFile(frame.Function, frame.File), frame.Line
 }
