@@ -28,7 +28,7 @@ func compile(pattern string) (matcher, error) {
 		return m, nil
 	}
 	if _, err := regexp.CompilePOSIX(pattern); err != nil {
-		return nil, fmt.Errorf("dflag: invalid pattern %q: %w", pattern, err)
+		return nil, &PatternError{Pattern: pattern, Err: err}
 	}
 	anchored := pattern
 	if !strings.HasPrefix(pattern, "^") {
@@ -37,7 +37,7 @@ func compile(pattern string) (matcher, error) {
 	}
 	m, err := regexp.CompilePOSIX(anchored)
 	if err != nil {
-		return nil, fmt.Errorf("dflag: invalid pattern %q: %w", pattern, err)
+		return nil, &PatternError{Pattern: pattern, Err: err}
 	}
 	patterns.Lock()
 	if len(patterns.m) >= maxCachedPatterns || patterns.m == nil {
@@ -47,6 +47,22 @@ func compile(pattern string) (matcher, error) {
 	patterns.Unlock()
 	return m, nil
 }
+
+// PatternError reports a pattern that is not a valid POSIX extended
+// regular expression.
+type PatternError struct {
+	Pattern string
+	Err     error // from regexp
+}
+
+func (e *PatternError) Error() string { return "dflag: " + e.reason() }
+
+func (e *PatternError) reason() string {
+	return fmt.Sprintf("invalid pattern %q: %v", e.Pattern, e.Err)
+}
+
+// Unwrap returns the regexp error.
+func (e *PatternError) Unwrap() error { return e.Err }
 
 // ValidPattern reports whether pattern is a valid pattern, with an error
 // that says what is wrong if it is not.

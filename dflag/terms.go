@@ -3,6 +3,7 @@ package dflag
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,6 +11,23 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
+
+// TermError reports a malformed startup term.
+type TermError struct {
+	Term string // the term as written
+	Err  error  // what is wrong with it; a *PatternError for a bad pattern
+}
+
+func (e *TermError) Error() string {
+	reason := e.Err.Error()
+	if pe, ok := e.Err.(*PatternError); ok {
+		reason = pe.reason()
+	}
+	return fmt.Sprintf("dflag: term %q: %s", e.Term, reason)
+}
+
+// Unwrap returns the underlying error.
+func (e *TermError) Unwrap() error { return e.Err }
 
 // term is one validated startup term.
 type term struct {
@@ -22,7 +40,7 @@ type term struct {
 // pattern.
 func parseTerm(s string) (term, error) {
 	if s == "" {
-		return term{}, fmt.Errorf("dflag: empty term")
+		return term{}, &TermError{Term: s, Err: errors.New("empty term")}
 	}
 	var op Op
 	switch s[0] {
@@ -35,11 +53,11 @@ func parseTerm(s string) (term, error) {
 	case '?':
 		op = OpRehook
 	default:
-		return term{}, fmt.Errorf("dflag: term %q: must start with + (activate), - (deactivate), ! (unhook) or ? (rehook)", s)
+		return term{}, &TermError{Term: s, Err: errors.New("must start with + (activate), - (deactivate), ! (unhook) or ? (rehook)")}
 	}
 	m, err := compile(s[1:])
 	if err != nil {
-		return term{}, fmt.Errorf("dflag: term %q: %w", s, err)
+		return term{}, &TermError{Term: s, Err: err}
 	}
 	return term{op: op, pattern: s[1:], m: m}, nil
 }
@@ -87,11 +105,11 @@ func ParseTerms(spec string) ([]string, error) {
 		if len(spec) > 1 && (spec[1] == '"' || spec[1] == '`') {
 			lit, err := strconv.QuotedPrefix(spec[1:])
 			if err != nil {
-				return nil, fmt.Errorf("dflag: term %q: unterminated or invalid quoted pattern", firstField(spec))
+				return nil, &TermError{Term: firstField(spec), Err: errors.New("unterminated or invalid quoted pattern")}
 			}
 			rest := spec[1+len(lit):]
 			if r, _ := utf8.DecodeRuneInString(rest); rest != "" && !unicode.IsSpace(r) {
-				return nil, fmt.Errorf("dflag: term %q: quoted pattern must be followed by white space", firstField(spec))
+				return nil, &TermError{Term: firstField(spec), Err: errors.New("quoted pattern must be followed by white space")}
 			}
 			p, _ := strconv.Unquote(lit) // QuotedPrefix accepted it
 			t, spec = spec[:1]+p, rest
@@ -148,7 +166,7 @@ func envTerms() ([]string, error) {
 	}
 	ts, err := ParseTerms(os.Getenv("DFLAG"))
 	if err != nil {
-		return nil, fmt.Errorf("DFLAG: %w", err)
+		return nil, fmt.Errorf("%w (in DFLAG)", err)
 	}
 	return append(terms, ts...), nil
 }

@@ -1,0 +1,84 @@
+package bench
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"bounded.dev/dflag"
+	"github.com/open-feature/go-sdk/openfeature"
+)
+
+// The loop keeps four values live in registers, as a hot loop with a flag
+// check in the middle would; the check guards a call the compiler must
+// assume can happen.
+var (
+	hook    = dflag.Opt("bench", "hook_loop", "the flag checked in BenchmarkCheck/Hook")
+	atomicB atomic.Bool
+	sink    uint64
+)
+
+//go:noinline
+func slow(a uint64) uint64 { return a*3 + 1 }
+
+func BenchmarkCheck(b *testing.B) {
+	if err := dflag.Init(); err != nil {
+		b.Fatal(err)
+	}
+	if hook.On() {
+		b.Fatal("the Opt flag must be off after Init")
+	}
+	b.Run("NoCheck", func(b *testing.B) {
+		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+		for i := 0; i < b.N; i++ {
+			a += c
+			c ^= d >> 1
+			d += e
+			e += a
+		}
+		sink = a + c + d + e
+	})
+	b.Run("AtomicBool", func(b *testing.B) {
+		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+		for i := 0; i < b.N; i++ {
+			a += c
+			c ^= d >> 1
+			if atomicB.Load() {
+				a = slow(a)
+			}
+			d += e
+			e += a
+		}
+		sink = a + c + d + e
+	})
+	b.Run("Hook", func(b *testing.B) {
+		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+		for i := 0; i < b.N; i++ {
+			a += c
+			c ^= d >> 1
+			if hook.On() {
+				a = slow(a)
+			}
+			d += e
+			e += a
+		}
+		sink = a + c + d + e
+	})
+	b.Run("OpenFeature", func(b *testing.B) {
+		// The client a Go service would otherwise use, with the default
+		// no-op provider: the cheapest OpenFeature configuration.
+		client := openfeature.NewDefaultClient()
+		ctx := context.Background()
+		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+		for i := 0; i < b.N; i++ {
+			a += c
+			c ^= d >> 1
+			if client.Boolean(ctx, "hook_loop", false, openfeature.EvaluationContext{}) {
+				a = slow(a)
+			}
+			d += e
+			e += a
+		}
+		sink = a + c + d + e
+	})
+}
