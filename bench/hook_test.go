@@ -82,3 +82,26 @@ func BenchmarkCheck(b *testing.B) {
 		sink = a + c + d + e
 	})
 }
+
+// kindFlags are ten hook flags of one kind, as the request_tracing advice of
+// a service would be.
+var kindFlags = func() []*dflag.Flag {
+	var fs []*dflag.Flag
+	for range 10 {
+		fs = append(fs, dflag.Opt("bench_kind", "advice"))
+	}
+	return fs
+}()
+
+// BenchmarkKindPair is what an opted-in request costs the core when no
+// call site has to be patched: one ActivateKind and one DeactivateKind.
+func BenchmarkKindPair(b *testing.B) {
+	dflag.Init()
+	for b.Loop() {
+		dflag.ActivateKind("bench_kind", "")
+		dflag.DeactivateKind("bench_kind", "")
+	}
+	if kindFlags[0].On() {
+		b.Fatal("pairs left the kind on")
+	}
+}

@@ -90,21 +90,36 @@ func Initialized() bool {
 func syncLocked(fs []*Flag) (flipped, patched int, took time.Duration) {
 	var sites []*Flag
 	for _, f := range fs {
-		w := f.want()
-		if w == f.on.Load() {
-			continue
+		if f.syncHook(&sites) {
+			flipped++
 		}
-		flipped++
-		if f.addr != 0 {
-			sites = append(sites, f)
-			continue
-		}
+	}
+	patched, took = patch(sites)
+	return flipped, patched, took
+}
+
+// syncHook updates a hook flag's value from its counts, or appends a call
+// site whose value must change to sites. It reports whether the value
+// changes.
+func (f *Flag) syncHook(sites *[]*Flag) bool {
+	w := f.want()
+	if w == f.on.Load() {
+		return false
+	}
+	if f.addr != 0 {
+		*sites = append(*sites, f)
+	} else {
 		f.on.Store(w)
 	}
-	if len(sites) > 0 && patchSites != nil {
-		patched, took = patchSites(sites)
+	return true
+}
+
+// patch hands call sites to the engine, if any.
+func patch(sites []*Flag) (patched int, took time.Duration) {
+	if len(sites) == 0 || patchSites == nil {
+		return 0, 0
 	}
-	return flipped, patched, took
+	return patchSites(sites)
 }
 
 // Activate increments the activation count of every flag whose full name
@@ -167,19 +182,17 @@ func controlLocked(op Op, kind, pattern string, m matcher) Event {
 		fs = reg.byKind[kind]
 	}
 	ev := Event{Op: op, Kind: kind, Pattern: pattern}
-	var changed []*Flag
+	var sites []*Flag
 	for _, f := range fs {
 		if m != nil && !m.MatchString(f.full) {
 			continue
 		}
 		ev.Matched++
-		if op.apply(f) {
-			changed = append(changed, f)
+		if op.apply(f) && f.syncHook(&sites) {
+			ev.Flipped++
 		}
 	}
-	if len(changed) > 0 {
-		ev.Flipped, ev.Patched, ev.PatchTime = syncLocked(changed)
-	}
+	ev.Patched, ev.PatchTime = patch(sites)
 	return ev
 }
 
