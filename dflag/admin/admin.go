@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -368,9 +369,15 @@ func wantsJSON(r *http.Request) bool {
 	for _, v := range r.Header.Values("Accept") {
 		for part := range strings.SplitSeq(v, ",") {
 			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err == nil && mt == "application/json" && params["q"] != "0" && !strings.HasPrefix(params["q"], "0.0") {
-				return true
+			if err != nil || mt != "application/json" {
+				continue
 			}
+			if q, ok := params["q"]; ok {
+				if v, err := strconv.ParseFloat(q, 64); err != nil || v <= 0 {
+					continue
+				}
+			}
+			return true
 		}
 	}
 	return false

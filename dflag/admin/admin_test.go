@@ -126,6 +126,29 @@ func TestListJSON(t *testing.T) {
 	}
 }
 
+func TestAcceptNegotiation(t *testing.T) {
+	h := admin.Handler(quiet)
+	for accept, json := range map[string]bool{
+		"":                                   false,
+		"*/*":                                false,
+		"text/plain":                         false,
+		"application/json":                   true,
+		"text/html, application/json;q=0.05": true,
+		"application/json;q=0":               false,
+		"application/json;q=0.000":           false,
+		"application/json;q=bogus":           false,
+	} {
+		r := request("GET", "/flags?pattern=admin_test:", "")
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		ct := serve(h, r).Header().Get("Content-Type")
+		if got := ct == "application/json"; got != json {
+			t.Errorf("Accept %q: Content-Type %q", accept, ct)
+		}
+	}
+}
+
 func TestGetNeverChangesState(t *testing.T) {
 	h := admin.Handler(quiet)
 	before := snapshot(t)

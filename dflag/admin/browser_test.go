@@ -31,7 +31,9 @@ var (
 
 // TestConsoleInChromium drives the console in headless Chromium: it loads
 // the page, types a filter, clicks a flag's activate button with the mouse
-// and waits for the page to show the new activation count. It talks to
+// and waits for the page to show the new activation count; then, against a
+// handler with a bearer token, it enters the token the page asks for and
+// sees the listing. It talks to
 // Chromium with the DevTools protocol over --remote-debugging-pipe, so it
 // needs no package beyond the standard library.
 func TestConsoleInChromium(t *testing.T) {
@@ -102,6 +104,19 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	logMu.Unlock()
 	dflag.Deactivate("admin_browser:")
+
+	// With a bearer token, the page loads, asks for the token and then
+	// lists the flags.
+	tokenSrv := httptest.NewServer(admin.Handler(admin.WithBearerToken("s3cret"), admin.WithLogger(logger)))
+	defer tokenSrv.Close()
+	b.call("Page.navigate", map[string]any{"url": tokenSrv.URL + "/#admin_browser:"}, nil)
+	b.waitFor(`document.querySelector("#auth") !== null && !document.querySelector("#auth").hidden &&
+		document.querySelector("#error").textContent === "missing bearer token"`)
+	b.eval(`document.querySelector("#token").focus()`)
+	b.call("Input.insertText", map[string]any{"text": "s3cret"}, nil)
+	b.eval(`document.querySelector("#token-save").click()`)
+	b.waitFor(`document.querySelector("#count").textContent === "2 flags, 0 on, 0 call sites." &&
+		document.querySelector("#auth").hidden && document.querySelector("#error").textContent === ""`)
 }
 
 type lockedWriter struct {
