@@ -88,6 +88,8 @@ func BenchmarkCheck(b *testing.B) {
 var kindFlags = func() []*dflag.Flag {
 	var fs []*dflag.Flag
 	for range 10 {
+		// Ten records on purpose: the benchmark needs a kind of ten flags.
+		//dflaglint:ignore
 		fs = append(fs, dflag.Opt("bench_kind", "advice"))
 	}
 	return fs
