@@ -1,0 +1,84 @@
+package phase_test
+
+import (
+	"fmt"
+	"sync"
+
+	"bounded.dev/dflag"
+	"bounded.dev/phase"
+)
+
+// The advice of the stm phase: a read barrier that readers only need while
+// a batch may be half applied.
+var exampleBarrier = phase.Kind(phase.STM).Opt("example_barrier", "read barrier")
+
+// A writer opens a window around an update; readers skip the advice
+// outside windows and announce quiescent states between read sections.
+func Example() {
+	dflag.Init() // Opt flags are off from here on
+
+	r := phase.Register() // a reader goroutine's handle
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer r.Close()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if exampleBarrier.On() {
+				_ = 0 // read section with the barrier
+			} else {
+				_ = 0 // fast path: no barrier
+			}
+			r.Quiescent() // between read sections
+		}
+	}()
+
+	fmt.Println("before:", exampleBarrier.On())
+	w := phase.Enter(phase.STM) // returns once the reader has passed a quiescent state
+	fmt.Println("in the window:", exampleBarrier.On())
+	w.Exit()
+	w.Exit() // idempotent
+	fmt.Println("after:", exampleBarrier.On())
+
+	close(done)
+	wg.Wait()
+	// Output:
+	// before: false
+	// in the window: true
+	// after: false
+}
+
+// A reader goes offline before it blocks, so that no window waits for it.
+func ExampleReader_Offline() {
+	r := phase.Register()
+	defer r.Close()
+
+	r.Offline()
+	w := phase.Enter(phase.STM) // does not wait for r
+	w.Exit()
+	r.Online()
+	r.Quiescent()
+	fmt.Println("done")
+	// Output:
+	// done
+}
+
+// Windows nest: the advice stays on until the outer window exits.
+func ExampleEnter() {
+	dflag.Init()
+	outer := phase.Enter(phase.STM)
+	inner := phase.Enter(phase.STM)
+	inner.Exit()
+	fmt.Println(exampleBarrier.On())
+	outer.Exit()
+	fmt.Println(exampleBarrier.On())
+	// Output:
+	// true
+	// false
+}

@@ -1,0 +1,328 @@
+// Package phase switches advice on for the phases of a program, with the
+// grace period that makes the switch safe for goroutines that skipped the
+// advice while it was off.
+//
+// A phase is an [aspect.Kind] without linger ([Kind]): its advice is
+// declared as flags of the kind, for example a lock or a read barrier that
+// is only needed while the phase is entered:
+//
+//	var stmBarrier = phase.Kind(phase.STM).Opt("table_barrier", "seqlock check on table reads")
+//
+// Readers, goroutines whose fast paths test such a flag and skip the
+// advice when it is off, register and announce quiescent states between
+// their read sections:
+//
+//	r := phase.Register()
+//	defer r.Close()
+//	for {
+//		serve(stmBarrier.On()) // a read section: the flag is read once
+//		r.Quiescent()          // holds no reference into the table
+//	}
+//
+// A writer that needs the advice on opens a window:
+//
+//	w := phase.Enter(phase.STM) // advice on, and no reader still skips it
+//	applyBatchInPlace()
+//	w.Exit()
+//
+// # Grace period
+//
+// The grace period is the quiescent-state-based scheme of userspace RCU's
+// QSBR flavour. [Enter] switches the advice on, increments a global epoch,
+// and waits until every registered, online reader has announced a
+// quiescent state (stored the epoch it loaded) since. A read section that
+// started before that quiescent state may have seen the advice off; one that
+// starts after it sees the advice on (sync/atomic operations are
+// sequentially consistent). So when Enter returns, no reader is still in a
+// read section that saw the advice off. Offline and closed readers are not
+// waited for: they are in no read section.
+//
+// The guarantee covers only the transition to on. Switching advice off
+// ([Window.Exit]) needs no grace period here, because the phases this
+// package serves only need the advice while the window is open: a reader
+// that still runs the advice after Exit is merely slower.
+//
+// # Reader duties
+//
+// A reader must not carry anything it read in a read section across
+// [Reader.Quiescent]; it must call [Reader.Offline] before it blocks (a
+// channel receive, a lock, I/O, a sleep) and [Reader.Online] after, or
+// every Enter waits until it runs again; and it must [Reader.Close] when
+// done. A goroutine must not call Enter while its own Reader is online: it
+// would wait for itself.
+package phase
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"bounded.dev/aspect"
+)
+
+// The phases of the common case.
+const (
+	// SteadyState is entered once, after single-threaded start-up and
+	// before worker goroutines start: its advice is what concurrency needs
+	// (locks, for instance) and start-up may skip.
+	SteadyState = "steady_state"
+
+	// STM is entered around batch updates applied in place: its advice is
+	// the read barrier that readers need only while a batch may be half
+	// applied.
+	STM = "stm"
+)
+
+// cacheLine is the padding unit that keeps hot words apart.
+const cacheLine = 64
+
+// gp is the grace-period state. The epoch, read by every Quiescent, sits on
+// its own cache line.
+var gp struct {
+	_     [cacheLine]byte
+	epoch atomic.Uint64 // starts at 1: a reader's seen value 0 means offline
+	_     [cacheLine - 8]byte
+
+	mu      sync.Mutex                // serialises Register and Close
+	readers atomic.Pointer[[]*Reader] // copy-on-write list, scanned by Enter
+
+	waiting atomic.Int32  // writers blocked in wait
+	resumed atomic.Uint32 // writers woken by a reader
+	wmu     sync.Mutex    // guards wake
+	wake    chan struct{} // closed by the next announcing reader; nil if none
+}
+
+func init() { gp.epoch.Store(1) }
+
+// Window is an entered phase; [Window.Exit] leaves it.
+type Window struct {
+	kind    *aspect.Kind
+	release func()
+}
+
+// Enter switches on the advice of the phase name (every flag of the aspect
+// kind name, including flags registered later), waits for a grace period
+// (see the package documentation), and returns the open window. Windows
+// nest: the advice stays on until every window of the phase has exited.
+//
+// Enter panics, as [regexp.MustCompile] does, if name is not an identifier:
+// phase names are constants. Use [aspect.Valid] to check one that is not.
+func Enter(name string) *Window {
+	k := Kind(name)
+	w := &Window{kind: k, release: k.Activate()}
+	Synchronize()
+	return w
+}
+
+// Exit leaves the window. It is idempotent: only the first call releases
+// the window's activation.
+func (w *Window) Exit() { w.release() }
+
+// Name returns the phase's name.
+func (w *Window) Name() string { return w.kind.Name() }
+
+// Kind returns the aspect kind of the phase name, to declare the phase's
+// advice with:
+//
+//	var barrier = phase.Kind(phase.STM).Opt("table_barrier")
+//
+// The kinds of phases have no linger, so advice goes off as soon as the
+// last window exits. A kind that [aspect.New] created before package phase
+// could (from a package initialised earlier) keeps its own linger, which
+// only delays switching the advice off. Kind panics like [Enter] on an
+// invalid name.
+func Kind(name string) *aspect.Kind {
+	if k, ok := kinds.Load(name); ok {
+		return k.(*aspect.Kind)
+	}
+	k := aspect.New(name, aspect.WithLinger(0))
+	kinds.Store(name, k)
+	return k
+}
+
+// kinds caches the phase kinds; the two of the common case are created
+// when the package is initialised, before any package that imports it.
+var kinds sync.Map // name -> *aspect.Kind
+
+var _, _ = Kind(SteadyState), Kind(STM)
+
+// Synchronize waits for a grace period: it returns when every reader that
+// was registered and online when it was called has announced a quiescent
+// state since, so every read section that was running when Synchronize was
+// called has ended. Enter calls it after switching the advice on; it is
+// also what a writer that unlinks data readers may still use calls before
+// reusing it. Like Enter, it must not be called by a goroutine whose own
+// Reader is online.
+func Synchronize() {
+	e := gp.epoch.Add(1)
+	list := gp.readers.Load()
+	if list == nil {
+		return
+	}
+	for _, r := range *list {
+		if !r.passed(e) {
+			r.wait(e)
+		}
+	}
+}
+
+// passed reports whether r is offline or has announced epoch e or later.
+func (r *Reader) passed(e uint64) bool {
+	s := r.seen.Load()
+	return s == 0 || s >= e
+}
+
+// wait returns when r has passed epoch e. It spins briefly, for a reader
+// running on another processor, then blocks until a reader announces a
+// quiescent state (see [Reader.announce]) or a back-off timer (50 µs
+// doubling to 1 ms, for a reader in a long read section) fires.
+//
+// Blocking rather than spinning or yielding matters when busy goroutines
+// outnumber processors (two busy readers and the writer on two cores): the
+// reader the writer waits for may be queued, and only gets a processor if
+// the writer gives its own up; a yield would not, as the scheduler takes
+// the writer straight back from the global queue. The announcing reader
+// wakes the writer and yields to it, so no one waits for preemption.
+func (r *Reader) wait(e uint64) {
+	for range 64 {
+		if r.passed(e) {
+			return
+		}
+	}
+	gp.waiting.Add(1)
+	defer gp.waiting.Add(-1)
+	var timer *time.Timer
+	d := 50 * time.Microsecond
+	for {
+		gp.wmu.Lock()
+		if gp.wake == nil {
+			gp.wake = make(chan struct{})
+		}
+		wake := gp.wake
+		gp.wmu.Unlock()
+		// Announcing readers store seen, then load waiting; this goroutine
+		// stored waiting, then loads seen: one of the two sees the other.
+		if r.passed(e) {
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(d)
+		} else {
+			timer.Reset(d)
+		}
+		select {
+		case <-wake:
+			gp.resumed.Add(1)
+		case <-timer.C:
+			d = min(2*d, time.Millisecond)
+		}
+	}
+}
+
+// Reader is a goroutine that runs fast paths skipping phase advice while
+// it is off, and announces quiescent states so that [Enter] knows when it
+// no longer runs a read section that saw the advice off. A Reader belongs to
+// one goroutine at a time.
+type Reader struct {
+	// seen is the epoch the reader loaded at its last quiescent state, or
+	// 0 while it is offline or closed. It is alone on its cache line
+	// (Readers are 128 bytes, a size class whose objects are 128-byte
+	// aligned), so readers do not slow each other down.
+	seen   atomic.Uint64
+	closed atomic.Bool
+	_      [2*cacheLine - 8 - 4]byte
+}
+
+// Register adds a reader, online, and returns it. The caller must
+// [Reader.Close] it when the goroutine stops reading.
+func Register() *Reader {
+	r := &Reader{}
+	r.seen.Store(gp.epoch.Load())
+	gp.mu.Lock()
+	defer gp.mu.Unlock()
+	var list []*Reader
+	if old := gp.readers.Load(); old != nil {
+		list = append(list, *old...)
+	}
+	list = append(list, r)
+	gp.readers.Store(&list)
+	return r
+}
+
+// Quiescent announces a quiescent state: the reader holds nothing it read
+// in an earlier read section. Call it between read sections, as often as is
+// convenient; it costs two loads when no Enter is waiting, and a store when
+// one is. On an offline reader it also brings the reader online.
+func (r *Reader) Quiescent() {
+	e := gp.epoch.Load()
+	if r.seen.Load() != e {
+		r.announce(e)
+	}
+}
+
+// announce is Quiescent's slow path, taken once per grace period: it
+// publishes the epoch and, if a writer is blocked in Synchronize, wakes it
+// and yields the processor to it. Without the yield, a woken writer would
+// wait for a processor while busy readers occupy them all (two readers on
+// two cores) until the scheduler preempts one, 10 ms or more.
+func (r *Reader) announce(e uint64) {
+	r.seen.Store(e)
+	if gp.waiting.Load() == 0 {
+		return
+	}
+	gp.wmu.Lock()
+	wake := gp.wake
+	gp.wake = nil
+	gp.wmu.Unlock()
+	if wake == nil {
+		runtime.Gosched()
+		return
+	}
+	resumed := gp.resumed.Load()
+	close(wake)
+	// The woken writer sits in this processor's next slot, and a yield
+	// runs it, except when the scheduler's fairness check (one schedule in
+	// 61) takes a goroutine from the global queue instead: yield again
+	// then, a few times at most.
+	for range 4 {
+		runtime.Gosched()
+		if gp.resumed.Load() != resumed {
+			break
+		}
+	}
+}
+
+// Offline announces that the reader runs no read section until
+// [Reader.Online], so that Enter does not wait for it. Call it before
+// blocking.
+func (r *Reader) Offline() { r.seen.Store(0) }
+
+// Online ends an offline period; read sections may follow.
+func (r *Reader) Online() {
+	if !r.closed.Load() {
+		r.seen.Store(gp.epoch.Load())
+	}
+}
+
+// Close unregisters the reader; it is idempotent. A closed reader never
+// delays Enter, and must not be used again.
+func (r *Reader) Close() {
+	if r.closed.Swap(true) {
+		return
+	}
+	r.seen.Store(0)
+	gp.mu.Lock()
+	defer gp.mu.Unlock()
+	old := gp.readers.Load()
+	list := make([]*Reader, 0, len(*old))
+	for _, q := range *old {
+		if q != r {
+			list = append(list, q)
+		}
+	}
+	gp.readers.Store(&list)
+}

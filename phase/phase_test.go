@@ -1,0 +1,223 @@
+package phase_test
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"bounded.dev/aspect"
+	"bounded.dev/dflag"
+	"bounded.dev/phase"
+)
+
+func TestMain(m *testing.M) {
+	os.Unsetenv("DFLAG")
+	os.Unsetenv("DFLAG_FILE")
+	if err := dflag.Init(); err != nil {
+		fmt.Fprintln(os.Stderr, "Init:", err)
+		os.Exit(2)
+	}
+	os.Exit(m.Run())
+}
+
+var (
+	windowFlag = aspect.New("phase_window").Opt("advice")
+	stmFlag    = phase.Kind(phase.STM).Opt("phase_test_barrier")
+)
+
+func TestWindowsNestAndExitIsIdempotent(t *testing.T) {
+	if windowFlag.On() {
+		t.Fatal("advice on before Enter")
+	}
+	w1 := phase.Enter("phase_window")
+	w2 := phase.Enter("phase_window")
+	if !windowFlag.On() || w1.Name() != "phase_window" {
+		t.Fatal("advice off in a window")
+	}
+	w1.Exit()
+	w1.Exit() // idempotent: must not close w2
+	if !windowFlag.On() {
+		t.Fatal("advice off while the inner window is open")
+	}
+	w2.Exit()
+	// aspect.New("phase_window") above has the default linger; flush it.
+	aspect.New("phase_window").Flush()
+	if windowFlag.On() {
+		t.Fatal("advice on after every window exited")
+	}
+	w := phase.Enter(phase.STM)
+	if !stmFlag.On() {
+		t.Fatal("stm advice off in an stm window")
+	}
+	w.Exit()
+	if stmFlag.On() {
+		t.Fatal("stm advice on after Exit (the phase kind lingers?)")
+	}
+}
+
+func TestEnterPanicsOnInvalidName(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Enter accepted an invalid phase name")
+		}
+	}()
+	phase.Enter("not a phase")
+}
+
+func TestReaderIsPadded(t *testing.T) {
+	if s := unsafe.Sizeof(phase.Reader{}); s != 128 {
+		t.Fatalf("Reader is %d bytes, want 128", s)
+	}
+}
+
+// enterAsync runs Enter(name) in a goroutine and returns a channel that
+// receives the window when Enter returns.
+func enterAsync(name string) <-chan *phase.Window {
+	ch := make(chan *phase.Window, 1)
+	go func() { ch <- phase.Enter(name) }()
+	return ch
+}
+
+// mustReturn waits for Enter to return, failing after a generous deadline.
+func mustReturn(t *testing.T, ch <-chan *phase.Window) *phase.Window {
+	t.Helper()
+	select {
+	case w := <-ch:
+		return w
+	case <-time.After(20 * time.Second):
+		t.Fatal("Enter did not return")
+		return nil
+	}
+}
+
+func TestEnterWaitsForAnOnlineReader(t *testing.T) {
+	r := phase.Register()
+	defer r.Close()
+	// r is online and in a read section: it has not announced a quiescent
+	// state since Enter switched the advice on.
+	ch := enterAsync("phase_wait")
+	select {
+	case <-ch:
+		t.Fatal("Enter returned while a reader was still in a read section")
+	case <-time.After(30 * time.Millisecond):
+	}
+	r.Quiescent()
+	mustReturn(t, ch).Exit()
+
+	// Online after Offline is a read section too.
+	r.Offline()
+	r.Online()
+	ch = enterAsync("phase_wait")
+	select {
+	case <-ch:
+		t.Fatal("Enter returned while a reader that came online was in a read section")
+	case <-time.After(30 * time.Millisecond):
+	}
+	r.Quiescent()
+	mustReturn(t, ch).Exit()
+}
+
+func TestOfflineAndClosedReadersDoNotDelayEnter(t *testing.T) {
+	off := phase.Register()
+	defer off.Close()
+	off.Offline()
+	closed := phase.Register()
+	closed.Close()
+	closed.Close() // idempotent
+	mustReturn(t, enterAsync("phase_offline")).Exit()
+	closed.Online() // a closed reader stays out of the way
+	mustReturn(t, enterAsync("phase_offline")).Exit()
+}
+
+// TestNoReaderSkipsAdviceInsideAWindow is the guarantee itself: a reader's
+// read section that saw the advice off never overlaps the part of a window
+// after Enter returned.
+func TestNoReaderSkipsAdviceInsideAWindow(t *testing.T) {
+	f := aspect.New("phase_guarantee", aspect.WithLinger(0)).Opt("advice")
+	var established atomic.Bool // the writer is past Enter
+	var stop atomic.Bool
+	var violations, sections atomic.Int64
+	var wg sync.WaitGroup
+	for range 3 {
+		r := phase.Register()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer r.Close()
+			for i := 0; !stop.Load(); i++ {
+				on := f.On() // the read section starts
+				if !on && established.Load() {
+					violations.Add(1)
+				}
+				sections.Add(1)
+				r.Quiescent() // and ends
+				if i%1000 == 0 {
+					r.Offline()
+					time.Sleep(10 * time.Microsecond)
+					r.Online()
+				}
+			}
+		}()
+	}
+	windows := 1000
+	if testing.Short() {
+		windows = 200
+	}
+	for range windows {
+		w := phase.Enter("phase_guarantee")
+		established.Store(true)
+		for range 10 {
+			if !f.On() {
+				t.Error("advice off inside the window")
+			}
+		}
+		established.Store(false)
+		w.Exit()
+	}
+	stop.Store(true)
+	wg.Wait()
+	if n := violations.Load(); n != 0 {
+		t.Fatalf("%d read sections saw the advice off inside a window (of %d)", n, sections.Load())
+	}
+	t.Logf("%d windows, %d read sections", windows, sections.Load())
+}
+
+func TestEnterWithTwoBusyReadersIsFast(t *testing.T) {
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 2 {
+		r := phase.Register()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer r.Close()
+			for !stop.Load() {
+				r.Quiescent()
+			}
+		}()
+	}
+	var worst time.Duration
+	start := time.Now()
+	const n = 200
+	for range n {
+		t0 := time.Now()
+		phase.Enter("phase_busy").Exit()
+		worst = max(worst, time.Since(t0))
+	}
+	mean := time.Since(start) / n
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("Enter+Exit with two busy readers: mean %v, worst %v", mean, worst)
+	// Only a gross bound: this is not a benchmark, and -race is slow.
+	if worst > 2*time.Second {
+		t.Fatalf("Enter took %v with two busy readers", worst)
+	}
+}
+
+func TestSynchronizeWithoutReaders(t *testing.T) {
+	phase.Synchronize() // must not block
+}
