@@ -1,0 +1,350 @@
+// Package tracestore is the embedded default exporter for opt-in tracing: it
+// keeps the most recent traces in memory, bounded, and serves them at
+// /debug/traces as an HTML page (a waterfall of spans per trace, no external
+// assets), as plain text and as JSON. [NewTracerProvider] builds an
+// OpenTelemetry SDK tracer provider that records into a [Store] and, when
+// the standard OTEL_* environment variables ask for it, also exports over
+// OTLP, so that a program runs with no external service and still reaches a
+// collector, Jaeger or Tempo in production.
+//
+//	store := tracestore.New()
+//	tp, err := tracestore.NewTracerProvider(ctx, store)
+//	if err != nil { ... }
+//	defer tp.Shutdown(context.Background())
+//	otel.SetTracerProvider(tp)
+//	mux.Handle("/debug/traces", store.Handler())
+package tracestore
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The default bounds of a [Store].
+const (
+	DefaultMaxTraces        = 256  // traces kept; the oldest is evicted first
+	DefaultMaxSpansPerTrace = 1000 // spans kept per trace; later ones are counted as dropped
+	DefaultMaxValueLen      = 4096 // bytes kept of a string attribute value
+)
+
+// Store is an in-memory, bounded [sdktrace.SpanExporter] that groups spans
+// by trace. It is safe for concurrent use. Register it with a synchronous
+// span processor ([sdktrace.WithSyncer], as [NewTracerProvider] does) so that
+// a trace is visible as soon as its spans end.
+type Store struct {
+	maxTraces   int
+	maxSpans    int
+	maxValueLen int
+
+	mu     sync.Mutex
+	traces map[trace.TraceID]*entry
+	order  []trace.TraceID // arrival order, oldest first
+	// gone remembers the last 4*maxTraces evicted traces, so that their late
+	// spans (a parent ends after its children) are dropped rather than
+	// shown as a fragment of a trace.
+	gone      map[trace.TraceID]struct{}
+	goneOrder []trace.TraceID
+}
+
+// entry is one trace as stored.
+type entry struct {
+	id      trace.TraceID
+	spans   []Span
+	dropped int
+}
+
+// Option configures a [Store].
+type Option func(*Store)
+
+// WithMaxTraces sets how many traces the store keeps (at least 1); when a
+// new trace arrives at the limit, the trace that arrived first is evicted,
+// and spans of it that arrive later are dropped.
+func WithMaxTraces(n int) Option { return func(s *Store) { s.maxTraces = max(n, 1) } }
+
+// WithMaxSpansPerTrace sets how many spans the store keeps per trace (at
+// least 1); later spans of a full trace are counted in [Trace.DroppedSpans].
+func WithMaxSpansPerTrace(n int) Option { return func(s *Store) { s.maxSpans = max(n, 1) } }
+
+// WithMaxValueLen sets how many bytes of a string attribute value the store
+// keeps (at least 16); longer values are truncated and marked with "…".
+func WithMaxValueLen(n int) Option { return func(s *Store) { s.maxValueLen = max(n, 16) } }
+
+// New returns an empty store with the default bounds unless opts say
+// otherwise.
+func New(opts ...Option) *Store {
+	s := &Store{
+		maxTraces:   DefaultMaxTraces,
+		maxSpans:    DefaultMaxSpansPerTrace,
+		maxValueLen: DefaultMaxValueLen,
+		traces:      make(map[trace.TraceID]*entry),
+		gone:        make(map[trace.TraceID]struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Trace is one stored trace.
+type Trace struct {
+	TraceID      string        `json:"trace_id"`
+	Root         string        `json:"root"` // name of the first root span
+	Start        time.Time     `json:"start"`
+	End          time.Time     `json:"end"`
+	Duration     time.Duration `json:"duration_ns"`
+	Spans        []Span        `json:"spans"` // depth first, siblings by start time
+	DroppedSpans int           `json:"dropped_spans,omitempty"`
+}
+
+// Span is one stored span.
+type Span struct {
+	SpanID        string         `json:"span_id"`
+	ParentSpanID  string         `json:"parent_span_id,omitempty"`
+	RemoteParent  bool           `json:"remote_parent,omitempty"`
+	Name          string         `json:"name"`
+	Kind          string         `json:"kind"`
+	Scope         string         `json:"scope,omitempty"`
+	Start         time.Time      `json:"start"`
+	End           time.Time      `json:"end"`
+	Duration      time.Duration  `json:"duration_ns"`
+	Depth         int            `json:"depth"`  // 0 for a root (no parent in the trace)
+	Status        string         `json:"status"` // "Unset", "Error" or "Ok"
+	StatusMessage string         `json:"status_message,omitempty"`
+	Attributes    map[string]any `json:"attributes,omitempty"`
+	Events        []Event        `json:"events,omitempty"`
+	Links         int            `json:"links,omitempty"`
+}
+
+// Event is one span event.
+type Event struct {
+	Name       string         `json:"name"`
+	Time       time.Time      `json:"time"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+}
+
+// ExportSpans stores spans; it implements [sdktrace.SpanExporter] and never
+// fails.
+func (s *Store) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	converted := make([]Span, len(spans))
+	for i, sp := range spans {
+		converted[i] = s.convert(sp)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, sp := range spans {
+		id := sp.SpanContext().TraceID()
+		e := s.traces[id]
+		if e == nil {
+			if _, ok := s.gone[id]; ok {
+				continue // the rest of an evicted trace
+			}
+			for len(s.order) >= s.maxTraces {
+				s.evictLocked()
+			}
+			e = &entry{id: id}
+			s.traces[id] = e
+			s.order = append(s.order, id)
+		}
+		if len(e.spans) >= s.maxSpans {
+			e.dropped++
+			continue
+		}
+		e.spans = append(e.spans, converted[i])
+	}
+	return nil
+}
+
+// evictLocked forgets the oldest trace; s.mu must be held.
+func (s *Store) evictLocked() {
+	id := s.order[0]
+	delete(s.traces, id)
+	s.order = slices.Delete(s.order, 0, 1)
+	if len(s.goneOrder) >= 4*s.maxTraces {
+		delete(s.gone, s.goneOrder[0])
+		s.goneOrder = slices.Delete(s.goneOrder, 0, 1)
+	}
+	s.gone[id] = struct{}{}
+	s.goneOrder = append(s.goneOrder, id)
+}
+
+// Shutdown implements [sdktrace.SpanExporter]. It does nothing: the store
+// keeps serving what it holds, and keeps accepting spans.
+func (s *Store) Shutdown(context.Context) error { return nil }
+
+// Reset forgets every trace.
+func (s *Store) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.traces)
+	clear(s.gone)
+	s.order = s.order[:0]
+	s.goneOrder = s.goneOrder[:0]
+}
+
+// Len returns the number of traces held.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.order)
+}
+
+// Traces returns a copy of the traces held, the most recently started first.
+func (s *Store) Traces() []Trace {
+	s.mu.Lock()
+	ts := make([]Trace, 0, len(s.order))
+	for _, id := range s.order {
+		ts = append(ts, s.traces[id].snapshot())
+	}
+	s.mu.Unlock()
+	slices.SortStableFunc(ts, func(a, b Trace) int { return b.Start.Compare(a.Start) })
+	return ts
+}
+
+// Trace returns the trace with the given id (32 hexadecimal digits), if the
+// store holds it.
+func (s *Store) Trace(traceID string) (Trace, bool) {
+	id, err := trace.TraceIDFromHex(traceID)
+	if err != nil {
+		return Trace{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.traces[id]
+	if e == nil {
+		return Trace{}, false
+	}
+	return e.snapshot(), true
+}
+
+// snapshot builds the trace in tree order; s.mu must be held. The spans
+// themselves are never modified once stored, so they are shared.
+func (e *entry) snapshot() Trace {
+	t := Trace{TraceID: e.id.String(), DroppedSpans: e.dropped}
+	if len(e.spans) == 0 {
+		return t
+	}
+	byID := make(map[string]bool, len(e.spans))
+	for _, sp := range e.spans {
+		byID[sp.SpanID] = true
+	}
+	children := make(map[string][]Span, len(e.spans))
+	var roots []Span
+	t.Start, t.End = e.spans[0].Start, e.spans[0].End
+	for _, sp := range e.spans {
+		if sp.Start.Before(t.Start) {
+			t.Start = sp.Start
+		}
+		if sp.End.After(t.End) {
+			t.End = sp.End
+		}
+		if sp.ParentSpanID != "" && byID[sp.ParentSpanID] && sp.ParentSpanID != sp.SpanID {
+			children[sp.ParentSpanID] = append(children[sp.ParentSpanID], sp)
+		} else {
+			roots = append(roots, sp)
+		}
+	}
+	t.Duration = t.End.Sub(t.Start)
+	byStart := func(a, b Span) int {
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.SpanID, b.SpanID))
+	}
+	t.Spans = make([]Span, 0, len(e.spans))
+	var walk func(sp Span, depth int)
+	walk = func(sp Span, depth int) {
+		sp.Depth = depth
+		t.Spans = append(t.Spans, sp)
+		kids := children[sp.SpanID]
+		delete(children, sp.SpanID) // a cycle cannot recurse forever
+		slices.SortFunc(kids, byStart)
+		for _, k := range kids {
+			walk(k, depth+1)
+		}
+	}
+	slices.SortFunc(roots, byStart)
+	for _, r := range roots {
+		walk(r, 0)
+	}
+	// Spans left in children belong to a parent cycle; show them as roots.
+	for _, kids := range children {
+		for _, k := range kids {
+			walk(k, 0)
+		}
+	}
+	t.Root = t.Spans[0].Name
+	return t
+}
+
+// convert copies what the page shows out of an SDK span.
+func (s *Store) convert(sp sdktrace.ReadOnlySpan) Span {
+	out := Span{
+		SpanID:        sp.SpanContext().SpanID().String(),
+		Name:          sp.Name(),
+		Kind:          sp.SpanKind().String(),
+		Scope:         sp.InstrumentationScope().Name,
+		Start:         sp.StartTime(),
+		End:           sp.EndTime(),
+		Duration:      sp.EndTime().Sub(sp.StartTime()),
+		Status:        sp.Status().Code.String(),
+		StatusMessage: sp.Status().Description,
+		Attributes:    s.attributes(sp.Attributes()),
+		Links:         len(sp.Links()),
+	}
+	if p := sp.Parent(); p.SpanID().IsValid() {
+		out.ParentSpanID = p.SpanID().String()
+		out.RemoteParent = p.IsRemote()
+	}
+	for _, ev := range sp.Events() {
+		out.Events = append(out.Events, Event{Name: ev.Name, Time: ev.Time, Attributes: s.attributes(ev.Attributes)})
+	}
+	return out
+}
+
+func (s *Store) attributes(kvs []attribute.KeyValue) map[string]any {
+	if len(kvs) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(kvs))
+	for _, kv := range kvs {
+		var v any
+		switch kv.Value.Type() {
+		case attribute.BOOL, attribute.INT64, attribute.BOOLSLICE, attribute.INT64SLICE:
+			v = kv.Value.AsInterface()
+		case attribute.FLOAT64:
+			f := kv.Value.AsFloat64()
+			v = f
+			if math.IsNaN(f) || math.IsInf(f, 0) { // not representable in JSON
+				v = kv.Value.Emit()
+			}
+		case attribute.STRING:
+			v = s.truncate(kv.Value.AsString())
+		case attribute.STRINGSLICE:
+			ss := kv.Value.AsStringSlice()
+			for i := range ss {
+				ss[i] = s.truncate(ss[i])
+			}
+			v = ss
+		default:
+			v = s.truncate(kv.Value.Emit())
+		}
+		m[string(kv.Key)] = v
+	}
+	return m
+}
+
+func (s *Store) truncate(v string) string {
+	if len(v) <= s.maxValueLen {
+		return v
+	}
+	cut := s.maxValueLen
+	for cut > 0 && v[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return v[:cut] + "…"
+}
