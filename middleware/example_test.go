@@ -1,0 +1,78 @@
+package middleware_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"bounded.dev/middleware"
+	"bounded.dev/tracing"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// Wrap a mux: a request with ?tracing=1 from a loopback client is traced,
+// the others are served as they were.
+func Example() {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)) // or the global provider
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		_, span := tracing.Start(r.Context(), "load item") // a child span only when traced
+		defer span.End()
+		fmt.Fprintf(w, "item %s, traced %v", r.PathValue("id"), tracing.Opted(r.Context()))
+	})
+	srv := httptest.NewServer(middleware.Tracing(mux, middleware.WithTracerProvider(tp)))
+	defer srv.Close()
+
+	for _, path := range []string{"/items/1", "/items/2?tracing=1"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Printf("%s: %s; traceresponse header: %v\n", path, body, resp.Header.Get("Traceresponse") != "")
+	}
+	for _, s := range exp.GetSpans() {
+		fmt.Println("span:", s.Name)
+	}
+	// Output:
+	// /items/1: item 1, traced false; traceresponse header: false
+	// /items/2?tracing=1: item 2, traced true; traceresponse header: true
+	// span: load item
+	// span: GET /items/{id}
+}
+
+// Let remote operators opt in with a shared secret, and keep loopback
+// clients allowed too.
+func ExampleWithBearerToken() {
+	h := middleware.Tracing(http.NotFoundHandler(),
+		middleware.WithBearerToken("s3cret"),
+		middleware.WithAuthorize(middleware.Loopback),
+	)
+	r := httptest.NewRequest("GET", "/?tracing=1", nil)
+	r.RemoteAddr = "203.0.113.7:51000"
+	r.Header.Set("Authorization", "Bearer s3cret")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Header().Get("X-Request-Id") != "")
+	// Output:
+	// 404 true
+}
+
+// New gives the func(http.Handler) http.Handler form that chi's and
+// gorilla/mux's Router.Use take.
+func ExampleNew() {
+	use := middleware.New(middleware.WithQueryParam("trace"), middleware.WithMaxConcurrent(4))
+	h := use(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("traced:", tracing.Opted(r.Context()))
+	}))
+	r := httptest.NewRequest("GET", "/?trace=1", nil)
+	r.RemoteAddr = "127.0.0.1:51000"
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	// Output:
+	// traced: true
+}

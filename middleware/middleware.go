@@ -1,0 +1,279 @@
+// Package middleware is net/http middleware for opt-in request tracing: a
+// request that asks for it (and may) is traced in full, with an
+// OpenTelemetry server span and every request_tracing advice switched on
+// while it is in flight, and the other requests pay a few nanoseconds and
+// no allocation.
+//
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("GET /items/{id}", item)
+//	http.ListenAndServe("127.0.0.1:8080", middleware.Tracing(mux))
+//
+// # Opting in
+//
+// A request opts in with the query parameter tracing=1 ([DefaultQueryParam],
+// see [WithQueryParam]), the header "X-Tracing: 1" ([DefaultHeader], see
+// [WithHeader]) or, with [WithSampledTraceparent], an incoming W3C
+// traceparent whose sampled flag is set (so that a traced upstream that
+// propagates its context, as tracing.Transport does, traces this service
+// too). Values "1", "true", "yes" and "on" opt in.
+//
+// # Authorisation and limits
+//
+// Tracing a request switches code and records its details, so not everybody
+// may ask for it. By default only a request from a loopback address that
+// carries no forwarding header (Forwarded, X-Forwarded-For, X-Real-Ip, ...)
+// may opt in ([Loopback]); [WithBearerToken] and [WithAuthorize] replace that
+// rule. At most [DefaultMaxConcurrent] traced requests are in flight at once
+// ([WithMaxConcurrent]) and new ones are admitted at [DefaultRate] per
+// second with bursts of [DefaultBurst] ([WithRateLimit]). A request that
+// asks but is not authorised, or over a limit, is served normally, untraced.
+//
+// # What a traced request gets
+//
+// The request holds one activation of tracing.Kind (request_tracing) from
+// before its handler starts until the handler has returned, panics and
+// hijacked or streamed responses included, and its context is marked so
+// that tracing.Opted reports true. Its server span is started from the
+// global tracer provider ([WithTracerProvider]) as a child of the W3C trace
+// context in the request (baggage is extracted too), with the HTTP semantic
+// conventions' attributes (http.request.method, url.path, url.scheme,
+// http.route from the ServeMux pattern, http.response.status_code, ...). The
+// response carries a traceresponse header, 00-<trace id>-<span id>-<flags>,
+// and an X-Request-Id header whose value, a UUID, is also the span's
+// request.id attribute. A handler that panics gets its span marked with the
+// panic (an exception event with the stack) before the panic goes on.
+package middleware
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Defaults of the opt-in signals and limits.
+const (
+	DefaultQueryParam      = "tracing"      // ?tracing=1
+	DefaultHeader          = "X-Tracing"    // X-Tracing: 1
+	DefaultRequestIDHeader = "X-Request-Id" // response header with the request id
+	DefaultMaxConcurrent   = 64             // traced requests in flight at once
+	DefaultRate            = 10             // new traced requests per second, on average
+	DefaultBurst           = 32             // new traced requests at once
+)
+
+// Option configures [Tracing].
+type Option func(*config)
+
+type config struct {
+	query         string // query parameter name, "" for none
+	header        string // canonical header name, "" for none
+	sampledParent bool
+	allow         []func(*http.Request) bool // nil: Loopback
+	maxConcurrent int64                      // <= 0: no cap
+	rate          float64                    // <= 0: no rate limit
+	burst         int
+	tp            trace.TracerProvider // nil: the global provider at request time
+	propagator    propagation.TextMapPropagator
+	idHeader      string
+	logger        *slog.Logger
+	now           func() time.Time
+}
+
+// WithQueryParam sets the query parameter that opts a request in
+// (default "tracing", as in ?tracing=1); "" disables it.
+func WithQueryParam(name string) Option { return func(c *config) { c.query = name } }
+
+// WithHeader sets the request header that opts a request in (default
+// "X-Tracing"); "" disables it.
+func WithHeader(name string) Option {
+	return func(c *config) { c.header = http.CanonicalHeaderKey(name) }
+}
+
+// WithSampledTraceparent makes an incoming W3C traceparent header whose
+// sampled flag is set opt the request in, as a signal of its own: the
+// caller is being traced and propagated its context. The request must
+// still be authorised.
+func WithSampledTraceparent() Option { return func(c *config) { c.sampledParent = true } }
+
+// WithBearerToken lets a request opt in when it carries the header
+// "Authorization: Bearer <token>" ([BearerToken]). Like [WithAuthorize], it
+// replaces the default rule ([Loopback]); give several to allow a request
+// that any of them allows. It panics if token is empty.
+func WithBearerToken(token string) Option { return WithAuthorize(BearerToken(token)) }
+
+// WithAuthorize lets a request opt in when allow returns true. It replaces
+// the default rule ([Loopback]); when several are given (this option and
+// [WithBearerToken]), a request may opt in when any of them allows it. To
+// keep loopback clients allowed as well, add WithAuthorize(Loopback). allow
+// runs only for requests that ask to opt in.
+func WithAuthorize(allow func(*http.Request) bool) Option {
+	return func(c *config) { c.allow = append(c.allow, allow) }
+}
+
+// WithMaxConcurrent caps the number of traced requests in flight at once
+// (default [DefaultMaxConcurrent]); n <= 0 removes the cap.
+func WithMaxConcurrent(n int) Option { return func(c *config) { c.maxConcurrent = int64(n) } }
+
+// WithRateLimit admits new traced requests at perSecond on average, with
+// bursts of burst (defaults [DefaultRate] and [DefaultBurst]), because a
+// first activation may patch code; perSecond <= 0 removes the limit.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) { c.rate, c.burst = perSecond, max(burst, 1) }
+}
+
+// WithTracerProvider sets the provider of the server spans (default: the
+// global provider, otel.GetTracerProvider, looked up per traced request).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.tp = tp } }
+
+// WithPropagator sets how the trace context is extracted from the request
+// (default: W3C trace context and W3C baggage).
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(c *config) { c.propagator = p }
+}
+
+// WithRequestIDHeader sets the response header that carries a traced
+// request's id (default "X-Request-Id"); "" sends none (the span still has
+// the request.id attribute).
+func WithRequestIDHeader(name string) Option {
+	return func(c *config) { c.idHeader = http.CanonicalHeaderKey(name) }
+}
+
+// WithLogger logs, at level Info, each request that asked to opt in and was
+// refused (not authorised, or over a limit), with the reason. The default
+// is not to log: refusals are silent, and cost a refused request nothing
+// more than being served.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// handler is the middleware.
+type handler struct {
+	next        http.Handler
+	queryNeedle string // query + "=", "" when the query signal is off
+	header      string
+	parent      bool
+	cfg         config
+	inflight    atomic.Int64
+	bucket      *bucket
+}
+
+// Tracing returns next wrapped with opt-in tracing; see the package
+// documentation. The handler is safe for concurrent use.
+func Tracing(next http.Handler, opts ...Option) http.Handler {
+	c := config{
+		query:         DefaultQueryParam,
+		header:        DefaultHeader,
+		maxConcurrent: DefaultMaxConcurrent,
+		rate:          DefaultRate,
+		burst:         DefaultBurst,
+		idHeader:      DefaultRequestIDHeader,
+		now:           time.Now,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.propagator == nil {
+		c.propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	}
+	if len(c.allow) == 0 {
+		c.allow = []func(*http.Request) bool{Loopback}
+	}
+	h := &handler{next: next, header: c.header, parent: c.sampledParent, cfg: c}
+	if c.query != "" {
+		h.queryNeedle = c.query + "="
+	}
+	if c.rate > 0 {
+		h.bucket = newBucket(c.rate, c.burst, c.now)
+	}
+	return h
+}
+
+// New returns the middleware as a func(http.Handler) http.Handler, the form
+// chi's and gorilla/mux's Router.Use take:
+//
+//	r.Use(middleware.New(middleware.WithBearerToken(token)))
+//
+// Each handler it wraps has its own limits.
+func New(opts ...Option) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return Tracing(next, opts...) }
+}
+
+// ServeHTTP serves r, traced if it opted in and may.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.asks(r) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	h.serveAsking(w, r)
+}
+
+// asks reports whether r asks to be traced. It is the whole cost of the
+// middleware for other requests: a substring search of the raw query and
+// one or two header map lookups, no allocation.
+func (h *handler) asks(r *http.Request) bool {
+	if h.queryNeedle != "" && strings.Contains(r.URL.RawQuery, h.queryNeedle) && queryAsks(r.URL.RawQuery, h.cfg.query) {
+		return true
+	}
+	if h.header != "" {
+		if v, ok := r.Header[h.header]; ok && len(v) > 0 && truthy(v[0]) {
+			return true
+		}
+	}
+	if h.parent {
+		if v, ok := r.Header["Traceparent"]; ok && len(v) > 0 && sampledTraceparent(v[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// queryAsks reports whether the raw query sets name to a true value.
+func queryAsks(raw, name string) bool {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k != name {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			if u, err := url.QueryUnescape(v); err == nil {
+				v = u
+			}
+		}
+		return truthy(v)
+	}
+	return false
+}
+
+// truthy reports whether an opt-in value says yes.
+func truthy(v string) bool {
+	v = strings.TrimSpace(v)
+	return v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes") || strings.EqualFold(v, "on")
+}
+
+// sampledTraceparent reports whether a W3C traceparent header value
+// (version-traceid-parentid-flags) has the sampled flag set.
+func sampledTraceparent(v string) bool {
+	v = strings.TrimSpace(v)
+	if len(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' || v[:2] == "ff" {
+		return false
+	}
+	if v[:2] == "00" && len(v) != 55 {
+		return false
+	}
+	c := v[54] // low nibble of the flags byte
+	var n byte
+	switch {
+	case '0' <= c && c <= '9':
+		n = c - '0'
+	case 'a' <= c && c <= 'f':
+		n = c - 'a' + 10
+	default:
+		return false
+	}
+	return n&1 == 1
+}

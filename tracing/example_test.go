@@ -1,0 +1,73 @@
+package tracing_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"bounded.dev/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// traceQuery is advice of the request_tracing kind: on while a traced
+// request is in flight, off (one load and a branch) otherwise.
+var traceQuery = tracing.Kind.Opt("example_query", "SQL text of traced requests")
+
+func query(ctx context.Context, sql string) {
+	if traceQuery.On() && tracing.Opted(ctx) { // the flag first, the request second
+		tracing.AddEvent(ctx, "query", attribute.String("db.query.text", sql))
+	}
+	// ... run the query ...
+}
+
+// Trace a unit of work that is not an HTTP request: Begin holds the
+// request_tracing advice on until end is called.
+func Example() {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+
+	ctx, end := tracing.Begin(context.Background())
+	ctx, span := tp.Tracer("jobs").Start(ctx, "nightly report")
+	query(ctx, "SELECT 1")
+	_, child := tracing.Start(ctx, "render")
+	child.End()
+	span.End()
+	end()
+
+	query(context.Background(), "SELECT 2") // not traced: nothing recorded
+
+	for _, s := range exp.GetSpans() {
+		fmt.Println(s.Name, len(s.Events), "events")
+	}
+	// Output:
+	// render 0 events
+	// nightly report 1 events
+}
+
+// Log records of traced requests become span events, debug level included,
+// while the usual handler keeps its level.
+func ExampleNewLogHandler() {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	logger := slog.New(tracing.NewLogHandler(slog.DiscardHandler))
+
+	ctx, end := tracing.Begin(context.Background())
+	ctx, span := tp.Tracer("example").Start(ctx, "request")
+	logger.DebugContext(ctx, "cache miss", "key", "item:42")
+	span.End()
+	end()
+
+	ev := exp.GetSpans()[0].Events[0]
+	fmt.Println(ev.Name, ev.Attributes[0].Value.AsString())
+	// Output:
+	// cache miss DEBUG
+}
+
+// An http.Client whose requests carry the trace of a traced request.
+func ExampleTransport() {
+	client := &http.Client{Transport: tracing.Transport(nil)}
+	_ = client // client.Do(req.WithContext(r.Context())) inside a handler
+}
