@@ -1,0 +1,68 @@
+//go:build linux && amd64
+
+package patch
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBuildModes builds testdata/patchprobe in every build mode the engine
+// must support and runs it: the program patches its own call site and
+// fails unless the call stops and resumes. (go test binaries are covered by
+// the other tests, which run in one.)
+func TestBuildModes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds several binaries")
+	}
+	// go test puts its own GOROOT/bin first in PATH.
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	modes := []struct {
+		name  string
+		flags []string
+		cgo   bool // needs a C toolchain
+	}{
+		{"default", nil, false},
+		{"pie", []string{"-buildmode=pie"}, false},
+		{"stripped", []string{"-ldflags=-s -w"}, false},
+		{"race", []string{"-race"}, false},
+		{"cover", []string{"-cover"}, false},
+		{"trimpath-pie-stripped", []string{"-trimpath", "-buildmode=pie", "-ldflags=-s -w"}, false},
+		{"external-linker", []string{"-ldflags=-linkmode=external"}, true},
+	}
+	dir := t.TempDir()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			if m.cgo {
+				if _, err := exec.LookPath("gcc"); err != nil {
+					t.Skip("no gcc for the external linker")
+				}
+			}
+			bin := filepath.Join(dir, m.name)
+			args := append([]string{"build", "-o", bin}, m.flags...)
+			args = append(args, "bounded.dev/internal/patch/testdata/patchprobe")
+			start := time.Now()
+			build := exec.Command(gocmd, args...)
+			if m.cgo {
+				build.Env = append(build.Environ(), "CGO_ENABLED=1")
+			}
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			built := time.Since(start)
+			run := exec.Command(bin)
+			run.Env = append(run.Environ(), "GOCOVERDIR="+t.TempDir())
+			out, err := run.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", m.name, err, out)
+			}
+			t.Logf("built in %v: %s", built.Round(time.Millisecond), strings.TrimSpace(string(out)))
+		})
+	}
+}

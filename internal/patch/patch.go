@@ -1,0 +1,93 @@
+// Package patch is the cross-modifying-code engine behind dflag's call
+// sites: it finds the direct calls to a function in the running
+// executable's machine code and switches each of them between the call and
+// an instruction of the same length that does nothing, by rewriting one
+// opcode byte.
+//
+// On linux/amd64 a call site is the 5-byte instruction E8 rel32 (CALL). It
+// is disabled by writing A9 over the opcode byte, which turns the
+// instruction into A9 imm32 (TEST EAX, imm32): same length, same four
+// bytes after the opcode, no effect but on the flags, which a call
+// clobbers anyway. Enabling writes E8 back.
+//
+// Sites are found without a symbol table: the executable's text is located
+// through the process's own mappings (/proc/self/maps, the r-x mappings of
+// /proc/self/exe), scanned for E8 rel32 whose target is the function's
+// entry, and every candidate is confirmed by decoding its enclosing
+// function (found with [runtime.FuncForPC], whose pclntab survives
+// stripping) from that function's entry: a candidate is a site only if the
+// decoder lands exactly on it and decodes a 5-byte CALL to the target.
+//
+// Every write is re-verified and serialised: see [Apply]. On other
+// platforms every function of this package reports [ErrUnsupported].
+package patch
+
+import (
+	"errors"
+	"sync/atomic"
+)
+
+// The reasons why sites cannot be found or patched. Errors returned by this
+// package wrap one of them (test with errors.Is) and add the details.
+var (
+	// ErrUnsupported: the platform is not linux/amd64.
+	ErrUnsupported = errors.New("unsupported platform")
+	// ErrMprotect: the kernel refused to make text writable (SELinux
+	// execmem/execmod, PaX MPROTECT, a seccomp filter).
+	ErrMprotect = errors.New("mprotect refused")
+	// ErrTextNotFound: the executable's text could not be located in
+	// /proc/self/maps, or the function is not in it (a plugin, a shared
+	// library).
+	ErrTextNotFound = errors.New("text not found")
+	// ErrNoCallSites: no direct call to the function exists; the compiler
+	// probably inlined every call (mark the function //go:noinline).
+	ErrNoCallSites = errors.New("function inlined: no call sites")
+	// ErrNotSite: Apply was asked to write at an address that Find has not
+	// verified, or whose bytes no longer hold a call to the target.
+	ErrNotSite = errors.New("not a verified call site")
+)
+
+// Site is one direct call to a function, as found by [Find].
+type Site struct {
+	Addr   uintptr // address of the instruction's opcode byte
+	Target uintptr // the called function's entry
+	Func   string  // the function containing the call (innermost if inlined)
+	File   string  // source file of the call, as the binary records it
+	Line   int     // source line of the call
+	Call   bool    // the site currently executes the call (E8), not A9
+}
+
+// Change asks [Apply] to put one site in a state.
+type Change struct {
+	Addr   uintptr // the site's address, as reported by Find
+	Target uintptr // the function the site calls
+	Call   bool    // wanted: true for the call (E8), false for A9
+
+	// Set by Apply.
+	Calls bool  // the site executes the call after Apply
+	Err   error // nil when the site holds the wanted instruction
+}
+
+// Stats counts the engine's work since the process started.
+type Stats struct {
+	Mprotects   uint64 // mprotect system calls (two per run of pages)
+	Pages       uint64 // pages made writable, summed over runs
+	Bytes       uint64 // opcode bytes written
+	Batches     uint64 // Apply calls that wrote at least one byte
+	Membarriers uint64 // membarrier(SYNC_CORE) calls
+}
+
+var stats struct {
+	mprotects, pages, bytes, batches, membarriers atomic.Uint64
+}
+
+// ReadStats returns the engine's counters.
+func ReadStats() Stats {
+	return Stats{
+		Mprotects:   stats.mprotects.Load(),
+		Pages:       stats.pages.Load(),
+		Bytes:       stats.bytes.Load(),
+		Batches:     stats.batches.Load(),
+		Membarriers: stats.membarriers.Load(),
+	}
+}
