@@ -258,19 +258,18 @@ func Register() *Reader {
 // convenient; it costs two loads when no Enter is waiting, and a store when
 // one is. On an offline reader it also brings the reader online.
 func (r *Reader) Quiescent() {
-	e := gp.epoch.Load()
-	if r.seen.Load() != e {
-		r.announce(e)
+	if r.seen.Load() != gp.epoch.Load() {
+		r.announce()
 	}
 }
 
 // announce is Quiescent's slow path, taken once per grace period: it
-// publishes the epoch and, if a writer is blocked in Synchronize, wakes it
+// publishes the current epoch (kept out of line so that Quiescent inlines) and, if a writer is blocked in Synchronize, wakes it
 // and yields the processor to it. Without the yield, a woken writer would
 // wait for a processor while busy readers occupy them all (two readers on
 // two cores) until the scheduler preempts one, 10 ms or more.
-func (r *Reader) announce(e uint64) {
-	r.seen.Store(e)
+func (r *Reader) announce() {
+	r.seen.Store(gp.epoch.Load())
 	if gp.waiting.Load() == 0 {
 		return
 	}
