@@ -1,0 +1,100 @@
+// Package startup is an example of the steady_state phase: a component
+// whose locking is advice that single-threaded start-up skips.
+//
+// A [Registry] is a map guarded by a mutex, but the mutex is only taken
+// when the steady_state flag "registry_lock" is on. During start-up, before
+// any other goroutine uses the registry, the flag is off (after
+// dflag.Init) and loading costs no lock at all. [Start] then calls
+// phase.Enter(phase.SteadyState), which switches the flag on, before it
+// starts the worker goroutines; from then on every access locks.
+//
+// Skipping the lock is safe only because nothing else runs concurrently
+// with start-up: the steady state is entered before the first worker
+// starts, and go statements order everything before them with the new
+// goroutine. Before dflag.Init, Opt flags are on, so a program that never
+// calls Init simply always locks.
+package startup
+
+import (
+	"sync"
+
+	"bounded.dev/dflag"
+	"bounded.dev/phase"
+)
+
+// locking is the steady_state advice. Its variable is typed *dflag.Flag,
+// with dflag imported, so that locking.On() inlines (see package aspect).
+var locking *dflag.Flag = phase.Kind(phase.SteadyState).Opt("registry_lock",
+	"examples/startup Registry mutex: skipped during single-threaded start-up")
+
+// Registry maps names to values; it is safe for concurrent use once the
+// program is in its steady state.
+type Registry struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{m: make(map[string]int)} }
+
+// Set sets name's value.
+func (r *Registry) Set(name string, v int) {
+	if locking.On() {
+		r.mu.Lock()
+		r.m[name] = v
+		r.mu.Unlock()
+		return
+	}
+	r.m[name] = v
+}
+
+// Get returns name's value and whether it is set.
+func (r *Registry) Get(name string) (int, bool) {
+	if locking.On() {
+		r.mu.Lock()
+		v, ok := r.m[name]
+		r.mu.Unlock()
+		return v, ok
+	}
+	v, ok := r.m[name]
+	return v, ok
+}
+
+// Add adds delta to name's value and returns the new value.
+func (r *Registry) Add(name string, delta int) int {
+	if locking.On() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
+	r.m[name] += delta
+	return r.m[name]
+}
+
+// Len returns the number of names set.
+func (r *Registry) Len() int {
+	if locking.On() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
+	return len(r.m)
+}
+
+// Start loads the registry on the calling goroutine (start-up: no locks),
+// enters the steady state, and only then runs workers, each with the
+// registry, on goroutines of their own. It returns the steady-state window
+// (a program never exits it; tests do) and a function that waits for the
+// workers.
+func Start(load func(*Registry), workers ...func(*Registry)) (r *Registry, steady *phase.Window, wait func()) {
+	r = NewRegistry()
+	load(r)
+	steady = phase.Enter(phase.SteadyState) // locks on, before any worker starts
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w(r)
+		}()
+	}
+	return r, steady, wg.Wait
+}

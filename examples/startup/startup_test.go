@@ -1,0 +1,112 @@
+package startup
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"bounded.dev/dflag"
+	"bounded.dev/phase"
+)
+
+func TestMain(m *testing.M) {
+	os.Unsetenv("DFLAG")
+	os.Unsetenv("DFLAG_FILE")
+	if err := dflag.Init(); err != nil {
+		fmt.Fprintln(os.Stderr, "Init:", err)
+		os.Exit(2)
+	}
+	os.Exit(m.Run())
+}
+
+// TestStartUpSkipsTheLock: before the steady state, the registry takes no
+// lock: with the mutex held elsewhere, Set and Get still complete.
+func TestStartUpSkipsTheLock(t *testing.T) {
+	if locking.On() {
+		t.Fatal("locking on before the steady state")
+	}
+	r := NewRegistry()
+	r.mu.Lock() // would block a locking Set forever
+	defer r.mu.Unlock()
+	for i := range 1000 {
+		r.Set(strconv.Itoa(i), i)
+	}
+	if v, ok := r.Get("999"); !ok || v != 999 || r.Len() != 1000 || r.Add("1", 1) != 2 {
+		t.Fatal("start-up accesses lost writes")
+	}
+}
+
+// TestSteadyStateLocks: after phase.Enter(phase.SteadyState), every access
+// takes the lock: with the mutex held, Set waits; and concurrent workers
+// are race-free (run with -race).
+func TestSteadyStateLocks(t *testing.T) {
+	r, steady, wait := Start(func(r *Registry) {
+		if locking.On() {
+			t.Error("locking on during start-up")
+		}
+		for i := range 100 {
+			r.Set(strconv.Itoa(i), 0)
+		}
+	})
+	defer steady.Exit() // a program stays in its steady state; tests leave it
+	wait()
+	if !locking.On() {
+		t.Fatal("locking off in the steady state")
+	}
+
+	r.mu.Lock()
+	done := make(chan struct{})
+	go func() {
+		r.Set("blocked", 1)
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("Set did not take the lock in the steady state")
+	case <-time.After(30 * time.Millisecond):
+	}
+	r.mu.Unlock()
+	<-done
+
+	// Workers started after Enter share the registry safely.
+	const workers, adds = 4, 1000
+	fns := make([]func(*Registry), workers)
+	for w := range fns {
+		fns[w] = func(r *Registry) {
+			for i := range adds {
+				r.Add(strconv.Itoa(i%100), 1)
+				r.Get(strconv.Itoa(i % 100))
+			}
+		}
+	}
+	r2, steady2, wait2 := Start(func(r *Registry) {
+		for i := range 100 {
+			r.Set(strconv.Itoa(i), 0)
+		}
+	}, fns...)
+	defer steady2.Exit()
+	wait2()
+	total := 0
+	for i := range 100 {
+		v, _ := r2.Get(strconv.Itoa(i))
+		total += v
+	}
+	if total != workers*adds {
+		t.Fatalf("lost updates: %d, want %d", total, workers*adds)
+	}
+}
+
+// TestExitingTheSteadyStateSkipsLocksAgain is for tests only: once every
+// steady-state window exits, the advice is off again.
+func TestExitingTheSteadyStateSkipsLocksAgain(t *testing.T) {
+	w := phase.Enter(phase.SteadyState)
+	if !locking.On() {
+		t.Fatal("off in the window")
+	}
+	w.Exit()
+	if locking.On() {
+		t.Fatal("on after the window")
+	}
+}
