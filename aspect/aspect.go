@@ -8,7 +8,7 @@
 //
 //	var tracing = aspect.New("request_tracing")
 //
-//	var traceSQL = tracing.Opt("db_query", "trace SQL statements")
+//	var traceSQL *dflag.Flag = tracing.Opt("db_query", "trace SQL statements")
 //
 // Code that needs the advice holds an activation for exactly as long as it
 // needs it; the release is idempotent and is what defer calls:
@@ -24,6 +24,15 @@
 // dropped, so a burst of short activations (one per request, say) does not
 // switch flags and re-patch code each time, as Linux's deferred static keys
 // do. An activation during the linger cancels the pending drop.
+//
+// # Keeping On inlined
+//
+// The compiler inlines [dflag.Flag.On] (one atomic load) only in packages
+// that import dflag themselves: a package that imports aspect alone gets
+// an out-of-line call for every check. Declare advice with the type
+// spelled out, which needs the import:
+//
+//	var traceSQL *dflag.Flag = tracing.Opt("db_query", "trace SQL statements")
 package aspect
 
 import (
