@@ -10,7 +10,7 @@ import (
 
 // The advice of the stm phase: a read barrier that readers only need while
 // a batch may be half applied.
-var exampleBarrier = phase.Kind(phase.STM).Opt("example_barrier", "read barrier")
+var exampleBarrier *dflag.Flag = phase.Kind(phase.STM).Opt("example_barrier", "read barrier")
 
 // A writer opens a window around an update; readers skip the advice
 // outside windows and announce quiescent states between read sections.

@@ -6,7 +6,7 @@
 // declared as flags of the kind, for example a lock or a read barrier that
 // is only needed while the phase is entered:
 //
-//	var stmBarrier = phase.Kind(phase.STM).Opt("table_barrier", "seqlock check on table reads")
+//	var stmBarrier *dflag.Flag = phase.Kind(phase.STM).Opt("table_barrier", "seqlock check on table reads")
 //
 // Readers, goroutines whose fast paths test such a flag and skip the
 // advice when it is off, register and announce quiescent states between
