@@ -75,7 +75,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	})
 }
 
-var adviceFlag = tracing.Kind.Opt("bench_advice", "the flag checked in BenchmarkAdvice")
+var adviceFlag *dflag.Flag = tracing.Kind.Opt("bench_advice", "the flag checked in BenchmarkAdvice")
 
 // BenchmarkAdvice is what request_tracing advice costs a request that is
 // not traced, while no request is traced (the kind is off): a hook guard,

@@ -32,7 +32,7 @@ import (
 )
 
 // advice is a request_tracing hook of this test, as a handler would have.
-var advice = tracing.Kind.Opt("middleware_test", "advice in the test handlers")
+var advice *dflag.Flag = tracing.Kind.Opt("middleware_test", "advice in the test handlers")
 
 func TestMain(m *testing.M) {
 	if err := dflag.Init(); err != nil {

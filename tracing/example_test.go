@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"bounded.dev/dflag"
 	"bounded.dev/tracing"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -13,8 +14,9 @@ import (
 )
 
 // traceQuery is advice of the request_tracing kind: on while a traced
-// request is in flight, off (one load and a branch) otherwise.
-var traceQuery = tracing.Kind.Opt("example_query", "SQL text of traced requests")
+// request is in flight, off (one load and a branch) otherwise. The type is
+// spelled out so that the package imports dflag, where On inlines.
+var traceQuery *dflag.Flag = tracing.Kind.Opt("example_query", "SQL text of traced requests")
 
 func query(ctx context.Context, sql string) {
 	if traceQuery.On() && tracing.Opted(ctx) { // the flag first, the request second

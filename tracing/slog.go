@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"bounded.dev/dflag"
 	"context"
 	"fmt"
 	"log/slog"
@@ -12,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-var logHook = Kind.Opt("slog", "tracing.LogHandler: log records of traced requests as span events")
+var logHook *dflag.Flag = Kind.Opt("slog", "tracing.LogHandler: log records of traced requests as span events")
 
 // LogHandler is a [slog.Handler] that turns the records logged with the
 // context of a request that opted into tracing into events of the span in

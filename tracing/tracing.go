@@ -10,7 +10,7 @@
 // context is marked so that [Opted] reports true. Advice is written as the
 // C library's DF_OPT pattern, the flag first and the request second:
 //
-//	var traceCache = tracing.Kind.Opt("cache", "cache lookups of traced requests")
+//	var traceCache *dflag.Flag = tracing.Kind.Opt("cache", "cache lookups of traced requests")
 //
 //	if traceCache.On() && tracing.Opted(ctx) {
 //		tracing.AddEvent(ctx, "cache miss", attribute.String("key", key))
@@ -23,6 +23,9 @@
 // flag of your own in hot code, or when building their arguments costs
 // more than that.
 //
+// Spell out the flag's type, *dflag.Flag, as above: the compiler inlines
+// [dflag.Flag.On] (one atomic load) only in packages that import dflag.
+//
 // Every flag of the kind is listed by dflag under its source line
 // (request_tracing:start@bounded.dev/tracing/tracing.go:NN and so on), and
 // an operator can keep any of them off with dflag.Unhook.
@@ -33,6 +36,7 @@ import (
 	"slices"
 
 	"bounded.dev/aspect"
+	"bounded.dev/dflag"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -51,10 +55,11 @@ const ScopeName = "bounded.dev/tracing"
 // [Begin] holds an activation of it.
 var Kind = aspect.New(KindName)
 
-// The hooks behind this package's helpers.
+// The hooks behind this package's helpers. Their type is spelled out: On
+// inlines only in packages that import dflag.
 var (
-	startHook = Kind.Opt("start", "tracing.Start: child spans of traced requests")
-	eventHook = Kind.Opt("event", "tracing.AddEvent, SetAttributes and RecordError on traced requests")
+	startHook *dflag.Flag = Kind.Opt("start", "tracing.Start: child spans of traced requests")
+	eventHook *dflag.Flag = Kind.Opt("event", "tracing.AddEvent, SetAttributes and RecordError on traced requests")
 )
 
 // noSpan is what the helpers return for a request that did not opt in.

@@ -24,7 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-var testAdvice = tracing.Kind.Opt("tracing_test", "advice of the tests")
+var testAdvice *dflag.Flag = tracing.Kind.Opt("tracing_test", "advice of the tests")
 
 func TestMain(m *testing.M) {
 	if err := dflag.Init(); err != nil {

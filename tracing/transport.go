@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"bounded.dev/dflag"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-var clientHook = Kind.Opt("client", "tracing.Transport: client spans and context propagation for outgoing requests of traced requests")
+var clientHook *dflag.Flag = Kind.Opt("client", "tracing.Transport: client spans and context propagation for outgoing requests of traced requests")
 
 // propagator is what Transport injects: W3C trace context and baggage.
 var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})

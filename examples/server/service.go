@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"bounded.dev/dflag"
 	"bounded.dev/tracing"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -18,9 +19,10 @@ import (
 // The service's request_tracing advice, declared through tracing.Kind: on
 // while at least one traced request is in flight (and for the kind's linger
 // after it), off otherwise, when checking one costs a load and a branch.
+// The type is spelled out: On inlines only where dflag is imported.
 var (
-	traceLookup = tracing.Kind.Opt("catalogue_lookup", "child span and row details of catalogue lookups")
-	traceCache  = tracing.Kind.Opt("catalogue_cache", "cache hits and misses of traced requests")
+	traceLookup *dflag.Flag = tracing.Kind.Opt("catalogue_lookup", "child span and row details of catalogue lookups")
+	traceCache  *dflag.Flag = tracing.Kind.Opt("catalogue_cache", "cache hits and misses of traced requests")
 )
 
 // item is a catalogue entry.
