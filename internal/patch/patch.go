@@ -66,6 +66,8 @@ type Change struct {
 	// Set by Apply.
 	Calls bool  // the site executes the call after Apply
 	Err   error // nil when the site holds the wanted instruction
+
+	write bool // Apply's mark: the byte must change
 }
 
 // Stats counts the engine's work since the process started.

@@ -349,40 +349,48 @@ func Apply(changes []Change) (written int, err error) {
 	mu.Lock()
 	defer mu.Unlock()
 
-	// Verify everything and keep the sites that need a write.
+	// Verify everything and mark the sites that need a write.
 	var firstErr error
-	pending := make([]int, 0, len(changes))
 	for i := range changes {
 		c := &changes[i]
+		c.write = false
 		op, err := checkSite(ranges, c.Addr, c.Target)
 		c.Calls, c.Err = op == opCall, err
-		if err != nil {
+		switch {
+		case err != nil:
 			firstErr = cmp.Or(firstErr, err)
-			continue
-		}
-		if op == want(c.Call) {
-			continue // never write a byte that already holds the value
-		}
-		if broken != nil {
+		case op == want(c.Call):
+			// Never write a byte that already holds the value.
+		case broken != nil:
 			c.Err = broken
 			firstErr = cmp.Or(firstErr, broken)
-			continue
+		default:
+			c.write = true
 		}
-		pending = append(pending, i)
 	}
 
 	// One mprotect pair per run of neighbouring pages.
-	for len(pending) > 0 {
-		first := changes[pending[0]].Addr / pageSize
-		last, n := first, 1
-		for n < len(pending) && changes[pending[n]].Addr/pageSize <= last+1 {
-			last = changes[pending[n]].Addr / pageSize
-			n++
+	for i := 0; i < len(changes); {
+		if !changes[i].write {
+			i++
+			continue
 		}
-		w, err := writeRun(ranges, changes, pending[:n], first, last)
+		first := changes[i].Addr / pageSize
+		last, j := first, i+1
+		for ; j < len(changes); j++ {
+			if !changes[j].write {
+				continue
+			}
+			p := changes[j].Addr / pageSize
+			if p > last+1 {
+				break
+			}
+			last = p
+		}
+		w, err := writeRun(ranges, changes[i:j], first, last)
 		written += w
 		firstErr = cmp.Or(firstErr, err)
-		pending = pending[n:]
+		i = j
 	}
 	if written > 0 {
 		stats.batches.Add(1)
@@ -403,8 +411,8 @@ func want(call bool) byte {
 }
 
 // writeRun makes pages [first, last] writable, writes the opcode bytes of
-// changes[idx], and restores the pages. mu is held.
-func writeRun(ranges []textRange, changes []Change, idx []int, first, last uintptr) (written int, err error) {
+// the changes marked for writing, and restores the pages. mu is held.
+func writeRun(ranges []textRange, changes []Change, first, last uintptr) (written int, err error) {
 	pages := mem(first*pageSize, (last-first+1)*pageSize)
 	stats.mprotects.Add(1)
 	if err := unix.Mprotect(pages, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
@@ -412,14 +420,19 @@ func writeRun(ranges []textRange, changes []Change, idx []int, first, last uintp
 		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
 			broken = err
 		}
-		for _, i := range idx {
-			changes[i].Err = err
+		for i := range changes {
+			if changes[i].write {
+				changes[i].Err = err
+			}
 		}
 		return 0, err
 	}
 	stats.pages.Add(uint64(last - first + 1))
-	for _, i := range idx {
+	for i := range changes {
 		c := &changes[i]
+		if !c.write {
+			continue
+		}
 		// Re-check under the lock, right before the write.
 		op, cerr := checkSite(ranges, c.Addr, c.Target)
 		if cerr != nil {

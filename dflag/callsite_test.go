@@ -1,0 +1,409 @@
+//go:build linux && amd64
+
+package dflag_test
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"bounded.dev/dflag"
+	"bounded.dev/internal/patch"
+)
+
+// Each test patches its own target so that the tests stay independent.
+var (
+	preHits, oneHits, kindHits, lateHits, stressHits atomic.Int64
+)
+
+//go:noinline
+func csPre() { preHits.Add(1) }
+
+//go:noinline
+func callPre() { csPre() }
+
+//go:noinline
+func csOne(bit int64) { oneHits.Add(bit) }
+
+//go:noinline
+func callOne(which int64) {
+	if which&1 != 0 {
+		csOne(1)
+	}
+	if which&2 != 0 {
+		csOne(2)
+	}
+	if which&4 != 0 {
+		csOne(4)
+	}
+}
+
+//go:noinline
+func csKind() { kindHits.Add(1) }
+
+//go:noinline
+func callKind() { csKind(); csKind() }
+
+//go:noinline
+func csLateOpt() { lateHits.Add(1) }
+
+//go:noinline
+func csLateDefault() { lateHits.Add(10) }
+
+//go:noinline
+func csLateHeld() { lateHits.Add(100) }
+
+//go:noinline
+func callLate() { csLateOpt(); csLateDefault(); csLateHeld() }
+
+//go:noinline
+func csStress() { stressHits.Add(1) }
+
+//go:noinline
+func callStress() { csStress() }
+
+// Registered at package level, before TestMain calls Init (and once, even
+// with -count).
+var (
+	preN, preErr = dflag.OptCalls("cs_pre", "pre", csPre, "registered before Init")
+	oneN, oneErr = dflag.DefaultCalls("cs_one", "site", csOne)
+	_, kindErr   = dflag.OptCalls("cs_kind", "pair", csKind, "two calls on one line")
+	_, stressErr = dflag.OptCalls("cs_stress", "flip", csStress)
+
+	preCallsBeforeInit int64
+)
+
+func init() {
+	callPre()
+	preCallsBeforeInit = preHits.Load()
+}
+
+// csList returns the records matching pattern.
+func csList(t *testing.T, pattern string) []dflag.State {
+	t.Helper()
+	states, err := dflag.List(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return states
+}
+
+// exact is a pattern matching exactly the record named name.
+func exact(name string) string { return "^" + regexp.QuoteMeta(name) + "$" }
+
+// lineOf returns the source line of fn's entry (one-line functions hold
+// their call there).
+func lineOf(fn any) int {
+	pc := reflect.ValueOf(fn).Pointer()
+	_, line := runtime.FuncForPC(pc).FileLine(pc)
+	return line
+}
+
+func TestCallSitesOptBeforeAndAfterInit(t *testing.T) {
+	if preErr != nil || preN != 1 {
+		t.Fatalf("OptCalls before Init = %d, %v; want 1, nil", preN, preErr)
+	}
+	if preCallsBeforeInit != 1 {
+		t.Errorf("before Init the Opt call ran %d times, want 1", preCallsBeforeInit)
+	}
+	states := csList(t, "cs_pre:")
+	if len(states) != 1 {
+		t.Fatalf("%d records", len(states))
+	}
+	s := states[0]
+	want := "cs_pre:pre@bounded.dev/dflag/callsite_test.go:" + strconv.Itoa(lineOf(callPre))
+	if s.Name != want || !s.CallSite() || s.Addr == 0 || s.Mode != dflag.OptMode || s.On || s.Activation != 0 || s.Doc != "registered before Init" {
+		t.Errorf("after Init: %+v, want %s, an Opt call site, off", s, want)
+	}
+	before := preHits.Load()
+	callPre()
+	if preHits.Load() != before {
+		t.Fatal("the Opt call still runs after Init")
+	}
+	n, err := dflag.Activate("cs_pre:")
+	if err != nil || n != 1 {
+		t.Fatalf("Activate = %d, %v", n, err)
+	}
+	callPre()
+	if preHits.Load() != before+1 {
+		t.Error("the activated call does not run")
+	}
+	if s := csList(t, "cs_pre:")[0]; !s.On || s.Activation != 1 {
+		t.Errorf("activated: %+v", s)
+	}
+	dflag.Deactivate("cs_pre:")
+	callPre()
+	if preHits.Load() != before+1 {
+		t.Error("the deactivated call runs")
+	}
+}
+
+func TestCallSitesOneByOne(t *testing.T) {
+	if oneErr != nil || oneN != 3 {
+		t.Fatalf("DefaultCalls = %d, %v; want 3 sites", oneN, oneErr)
+	}
+	states := csList(t, "cs_one:site@")
+	if len(states) != 3 {
+		t.Fatalf("%d records", len(states))
+	}
+	for i, s := range states {
+		if !s.On || s.Activation != 1 || s.Mode != dflag.DefaultMode || !s.CallSite() {
+			t.Errorf("site %d: %+v, want an enabled Default call site", i, s)
+		}
+		if i > 0 && s.Line <= states[i-1].Line {
+			t.Errorf("records not sorted by line: %d after %d", s.Line, states[i-1].Line)
+		}
+	}
+	run := func() int64 {
+		before := oneHits.Load()
+		callOne(7)
+		return oneHits.Load() - before
+	}
+	if got := run(); got != 7 {
+		t.Fatalf("all on: %d, want 7", got)
+	}
+	for i, s := range states {
+		bit := int64(1) << i // the sites are in source order
+		if n, err := dflag.Deactivate(exact(s.Name)); err != nil || n != 1 {
+			t.Fatalf("Deactivate(%s) = %d, %v", s.Name, n, err)
+		}
+		if got := run(); got != 7-bit {
+			t.Errorf("%s off: %d, want %d", s.Name, got, 7-bit)
+		}
+		dflag.Activate(exact(s.Name))
+		if got := run(); got != 7 {
+			t.Errorf("%s back on: %d, want 7", s.Name, got)
+		}
+	}
+	// Deactivation saturates; one Activate brings a saturated site back.
+	dflag.Deactivate("cs_one:")
+	dflag.Deactivate("cs_one:")
+	if got := run(); got != 0 {
+		t.Errorf("all off: %d", got)
+	}
+	dflag.Apply("+cs_one:")
+	if got := run(); got != 7 {
+		t.Errorf("after +cs_one: %d", got)
+	}
+}
+
+func TestCallSitesKindAndUnhook(t *testing.T) {
+	if kindErr != nil {
+		t.Fatal(kindErr)
+	}
+	run := func() int64 {
+		before := kindHits.Load()
+		callKind()
+		return kindHits.Load() - before
+	}
+	if got := run(); got != 0 {
+		t.Fatalf("after Init: %d calls ran", got)
+	}
+	if n, err := dflag.ActivateKind("cs_kind", ""); err != nil || n != 2 {
+		t.Fatalf("ActivateKind = %d, %v; want 2 sites", n, err)
+	}
+	if got := run(); got != 2 {
+		t.Errorf("kind on: %d, want 2", got)
+	}
+	dflag.DeactivateKind("cs_kind", "")
+	if got := run(); got != 0 {
+		t.Errorf("kind off: %d", got)
+	}
+
+	// Two calls on one line share a full name; WriteList prints it once.
+	var buf bytes.Buffer
+	dflag.WriteList(&buf, "cs_kind:")
+	want := "cs_kind:pair@bounded.dev/dflag/callsite_test.go:" + strconv.Itoa(lineOf(callKind)) + " (off): two calls on one line\n"
+	if buf.String() != want {
+		t.Errorf("WriteList = %q, want %q", buf.String(), want)
+	}
+
+	if err := dflag.Apply("!cs_kind:"); err != nil {
+		t.Fatal(err)
+	}
+	dflag.ActivateKind("cs_kind", "")
+	if got := run(); got != 0 {
+		t.Errorf("unhooked: %d calls ran", got)
+	}
+	for _, s := range csList(t, "cs_kind:") {
+		if s.On || s.Activation != 0 || s.Unhook != 1 {
+			t.Errorf("unhooked: %+v", s)
+		}
+	}
+	dflag.Rehook("cs_kind:")
+	dflag.ActivateKind("cs_kind", "")
+	if got := run(); got != 2 {
+		t.Errorf("rehooked and activated: %d", got)
+	}
+	// Unhook leaves an active site on; deactivation still applies.
+	dflag.Unhook("cs_kind:")
+	if got := run(); got != 2 {
+		t.Errorf("unhooked while on: %d", got)
+	}
+	dflag.DeactivateKind("cs_kind", "")
+	if got := run(); got != 0 {
+		t.Errorf("deactivated while unhooked: %d", got)
+	}
+	dflag.Rehook("cs_kind:")
+}
+
+var late = sync.OnceValue(func() error {
+	if _, err := dflag.OptCalls("cs_late", "opt", csLateOpt); err != nil {
+		return err
+	}
+	if _, err := dflag.DefaultCalls("cs_late", "default", csLateDefault); err != nil {
+		return err
+	}
+	release, err := dflag.HoldKind("cs_held")
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := dflag.OptCalls("cs_held", "opt", csLateHeld); err != nil {
+		return err
+	}
+	before := lateHits.Load()
+	callLate()
+	if got := lateHits.Load() - before; got != 110 {
+		return errors.New("registered after Init: the calls that ran add up to " + strconv.FormatInt(got, 10) + ", want 110 (default and held)")
+	}
+	return nil
+})
+
+func TestCallSitesRegisteredAfterInit(t *testing.T) {
+	if err := late(); err != nil {
+		t.Fatal(err)
+	}
+	// The hold was released.
+	before := lateHits.Load()
+	callLate()
+	if got := lateHits.Load() - before; got != 10 {
+		t.Errorf("after the release: %d, want 10", got)
+	}
+}
+
+type csRecv struct{}
+
+//go:noinline
+func (csRecv) Method() {}
+
+//go:noinline
+func csGeneric[T any](T) {}
+
+//go:noinline
+func csResult() int { return 1 }
+
+//go:noinline
+func csNeverCalled() {}
+
+// csInlinable is small enough for the compiler to inline at its one call.
+func csInlinable() { kindHits.Add(0) }
+
+//go:noinline
+func callInlinable() { csInlinable() }
+
+func TestCallSitesErrors(t *testing.T) {
+	var nilFn func()
+	callInlinable()
+	for _, c := range []struct {
+		what string
+		fn   any
+		want string
+	}{
+		{"int", 42, "not a function"},
+		{"nil func", nilFn, "nil func()"},
+		{"closure", func() { kindHits.Add(0) }, "a closure"},
+		{"method value", csRecv{}.Method, "a method value"},
+		{"generic", csGeneric[int], "generic instantiation"},
+		{"results", csResult, "without results"},
+		{"never called", csNeverCalled, "probably inlined it; add //go:noinline"},
+		{"inlined", csInlinable, "probably inlined it; add //go:noinline"},
+		{"already registered", csPre, "already registered as cs_pre:pre@"},
+	} {
+		n, err := dflag.OptCalls("cs_err", c.what, c.fn)
+		if n != 0 || err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: OptCalls = %d, %v; want an error containing %q", c.what, n, err, c.want)
+		}
+	}
+	if n, err := dflag.DefaultCalls("bad kind", "x", csNeverCalled); n != 0 || err == nil || !strings.Contains(err.Error(), "not an identifier") {
+		t.Errorf("bad kind: %d, %v", n, err)
+	}
+	if n, err := dflag.DefaultCalls("cs_err", "a@b", csNeverCalled); n != 0 || err == nil {
+		t.Errorf("bad name: %d, %v", n, err)
+	}
+	if states := csList(t, "cs_err:"); len(states) != 0 {
+		t.Errorf("failed registrations left records: %v", states)
+	}
+	if err := dflag.PatchStatus(); err != nil {
+		t.Errorf("PatchStatus = %v", err)
+	}
+}
+
+// TestCallSitesStress executes a call site on several goroutines while
+// another switches its kind on and off thousands of times.
+func TestCallSitesStress(t *testing.T) {
+	if stressErr != nil {
+		t.Fatal(stressErr)
+	}
+	flips := 2000
+	if testing.Short() {
+		flips = 200
+	}
+	st := patch.ReadStats()
+	start := stressHits.Load()
+	var calls atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 2 * runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			n := int64(0)
+			for !stop.Load() {
+				callStress()
+				n++
+			}
+			calls.Add(n)
+		})
+	}
+	for range flips {
+		if n, err := dflag.ActivateKind("cs_stress", ""); n != 1 || err != nil {
+			t.Fatalf("ActivateKind = %d, %v", n, err)
+		}
+		if n, err := dflag.DeactivateKind("cs_stress", ""); n != 1 || err != nil {
+			t.Fatalf("DeactivateKind = %d, %v", n, err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if ran := stressHits.Load() - start; ran > calls.Load() {
+		t.Errorf("%d calls ran, %d executed", ran, calls.Load())
+	}
+	if got := patch.ReadStats(); got.Bytes-st.Bytes != uint64(2*flips) {
+		t.Errorf("%d bytes written for %d flips, want %d", got.Bytes-st.Bytes, flips, 2*flips)
+	}
+	s := csList(t, "cs_stress:")[0]
+	if s.On || s.Activation != 0 {
+		t.Errorf("after the stress: %+v", s)
+	}
+	before := stressHits.Load()
+	for range 1000 {
+		callStress()
+	}
+	if stressHits.Load() != before {
+		t.Error("the call runs after the last DeactivateKind")
+	}
+	dflag.ActivateKind("cs_stress", "")
+	for range 1000 {
+		callStress()
+	}
+	if got := stressHits.Load() - before; got != 1000 {
+		t.Errorf("%d calls ran after ActivateKind, want 1000", got)
+	}
+	dflag.DeactivateKind("cs_stress", "")
+}
