@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 var (
 	windowFlag = aspect.New("phase_window").Opt("advice")
 	stmFlag    = phase.Kind(phase.STM).Opt("phase_test_barrier")
+
+	guaranteeFlag = phase.Kind("phase_guarantee").Opt("advice")
 )
 
 func TestWindowsNestAndExitIsIdempotent(t *testing.T) {
@@ -137,7 +139,7 @@ func TestOfflineAndClosedReadersDoNotDelayEnter(t *testing.T) {
 // read section that saw the advice off never overlaps the part of a window
 // after Enter returned.
 func TestNoReaderSkipsAdviceInsideAWindow(t *testing.T) {
-	f := aspect.New("phase_guarantee", aspect.WithLinger(0)).Opt("advice")
+	f := guaranteeFlag
 	var established atomic.Bool // the writer is past Enter
 	var stop atomic.Bool
 	var violations, sections atomic.Int64
