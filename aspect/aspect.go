@@ -181,7 +181,9 @@ func (k *Kind) Active() bool { return k.held.Load() }
 // Activate is cheap when the kind is already active: a compare-and-swap on
 // the holder count and one small allocation for the release. Only the
 // first activation, when the kind is not lingering, calls into dflag (and
-// may patch code); only the last release schedules the drop.
+// may patch code); only the last release schedules the drop. Those calls
+// into dflag are made with the kind's lock held, so a [dflag.Watch]
+// callback must not activate or release the kind that it is notified about.
 func (k *Kind) Activate() (release func()) {
 	k.acquire()
 	var done atomic.Bool
