@@ -3,6 +3,7 @@ package stm_test
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"bounded.dev/examples/stm"
 	"bounded.dev/phase"
@@ -106,5 +107,82 @@ func BenchmarkApply(b *testing.B) {
 		for b.Loop() {
 			tab.Apply(batch)
 		}
+	})
+}
+
+// BenchmarkReadWithBatches is BenchmarkRead while another goroutine applies
+// a 16-row batch, sleeps 100 µs, and starts again, so that stm readers pay
+// for windows: the barrier inside them and the quiescent states that end
+// grace periods. The batches/s metric says how often the writer got to run:
+// with as many busy readers as processors, a writer that sleeps only gets a
+// processor back when the scheduler preempts a reader.
+func BenchmarkReadWithBatches(b *testing.B) {
+	batch := make([]stm.Update, 16)
+	for i := range batch {
+		batch[i] = stm.Update{Row: i * 61 % benchRows, Value: stm.Row{2, 2, 2, 2}}
+	}
+	// writer runs apply in a loop until the returned stop is called.
+	writer := func(apply func([]stm.Update)) (stop func() int) {
+		var done atomic.Bool
+		var n int
+		finished := make(chan struct{})
+		go func() {
+			defer close(finished)
+			for !done.Load() {
+				apply(batch)
+				n++
+				time.Sleep(100 * time.Microsecond)
+			}
+		}()
+		return func() int {
+			done.Store(true)
+			<-finished
+			return n
+		}
+	}
+	b.Run("stm", func(b *testing.B) {
+		tab := stm.New(benchRows)
+		stop := writer(tab.Apply)
+		b.SetParallelism(1)
+		b.RunParallel(func(pb *testing.PB) {
+			rd := tab.NewReader()
+			defer rd.Close()
+			x, sink := seed(), uint64(0)
+			for pb.Next() {
+				x = next(x)
+				sink += rd.Read(int(x % benchRows))[0]
+				rd.Quiescent()
+			}
+			sinkAll.Add(sink)
+		})
+		b.ReportMetric(float64(stop())/b.Elapsed().Seconds(), "batches/s")
+	})
+	b.Run("rwmutex", func(b *testing.B) {
+		tab := stm.NewLocked(benchRows)
+		stop := writer(tab.Apply)
+		b.SetParallelism(1)
+		b.RunParallel(func(pb *testing.PB) {
+			x, sink := seed(), uint64(0)
+			for pb.Next() {
+				x = next(x)
+				sink += tab.Read(int(x % benchRows))[0]
+			}
+			sinkAll.Add(sink)
+		})
+		b.ReportMetric(float64(stop())/b.Elapsed().Seconds(), "batches/s")
+	})
+	b.Run("cow", func(b *testing.B) {
+		tab := stm.NewCOW(benchRows)
+		stop := writer(tab.Apply)
+		b.SetParallelism(1)
+		b.RunParallel(func(pb *testing.PB) {
+			x, sink := seed(), uint64(0)
+			for pb.Next() {
+				x = next(x)
+				sink += tab.Read(int(x % benchRows))[0]
+			}
+			sinkAll.Add(sink)
+		})
+		b.ReportMetric(float64(stop())/b.Elapsed().Seconds(), "batches/s")
 	})
 }
