@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cerr != nil {
 		logger.Info("request_tracing call sites not patched; their calls keep running", "err", cerr)
 	} else {
-		logger.Debug("request_tracing call sites registered", "sites", n)
+		logger.Info("request_tracing call sites registered, patched out until a request is traced", "sites", n)
 	}
 
 	// The embedded exporter: recent traces in memory, served at
@@ -183,17 +183,12 @@ func displayAddr(a net.Addr) string {
 }
 
 // registerCallSites registers the service's request_tracing call sites:
-// every call to auditTraced becomes a patched site, a no-op while no
-// request is traced. It must run before dflag.Init.
-//
-// CALL SITES: dflag.OptCalls (the patch engine's registration, issue of
-// the engine engineer) is not committed yet. Once it is, replace the body
-// with:
-//
-//	return dflag.OptCalls(tracing.KindName, "audit", auditTraced, "audit events of traced requests")
-//
-// Until then auditTraced is an ordinary call, which its own tracing.Opted
-// check keeps correct.
+// every call to auditTraced becomes its own flag record, named after the
+// call's source line, and on linux/amd64 the patch engine turns the CALL
+// into a no-op (test eax, imm32) while no request is traced. Elsewhere, or
+// when the engine cannot patch, it returns an error and the calls keep
+// running, which auditTraced's own tracing.Opted check keeps correct. It
+// runs before dflag.Init, which switches the sites off.
 func registerCallSites() (int, error) {
-	return 0, errors.New("call-site registration (dflag.OptCalls) not available in this build")
+	return tracing.Kind.OptCalls("audit", auditTraced, "audit events of traced requests (a patched call site)")
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"bounded.dev/dflag"
 	"bounded.dev/tracing"
 	"bounded.dev/tracing/tracestore"
 )
@@ -127,9 +128,13 @@ func checkTrace(t *testing.T, base string, curls []string) {
 	if !strings.Contains(page, traceID) || !strings.Contains(page, "GET /pricing/{id}") {
 		t.Fatalf("HTML page lacks the trace")
 	}
-	_, flags := get(t, base+"/debug/dflag/flags?pattern=request_tracing:catalogue")
+	_, flags := get(t, base+"/debug/dflag/flags?pattern=request_tracing:")
 	if !strings.Contains(flags, "request_tracing:catalogue_lookup@bounded.dev/examples/server/service.go:") {
 		t.Fatalf("console listing:\n%s", flags)
+	}
+	// Where the engine patches, every call to auditTraced is a record.
+	if dflag.PatchStatus() == nil && !strings.Contains(flags, "request_tracing:audit@bounded.dev/examples/server/service.go:") {
+		t.Fatalf("no audit call site in the console listing:\n%s", flags)
 	}
 }
 
