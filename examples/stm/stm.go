@@ -96,9 +96,11 @@ func (t *Table) Apply(batch []Update) {
 	t.seq.Add(1) // even: the batch is complete
 }
 
-// Reader reads a table from one goroutine. It is a phase reader: between
-// calls it is in a quiescent state, and it must be put offline
-// ([Reader.Offline]) before its goroutine blocks, and closed when done.
+// Reader reads a table from one goroutine. It is a phase reader: each
+// Read or ReadRows is a read section, the goroutine calls
+// [Reader.Quiescent] between read sections (after each, or every few), puts
+// the reader offline ([Reader.Offline]) before it blocks, and closes it
+// when done.
 type Reader struct {
 	t    *Table
 	cell []atomic.Uint64 // t.cell
@@ -121,13 +123,13 @@ func (rd *Reader) Read(i int) Row {
 	return Row{c[0].Load(), c[1].Load(), c[2].Load(), c[3].Load()}
 }
 
-// readSlow is Read with the barrier on, kept out of line so that Read
-// inlines.
+// readSlow is Read with the barrier on, kept out of line so that Read's
+// fast path stays short.
 //
 //go:noinline
 func (rd *Reader) readSlow(c []atomic.Uint64) Row {
 	var v Row
-	rd.readRows((*[1]Row)(unsafe.Pointer(&v))[:], c)
+	rd.t.readBarrier(c, v[:])
 	return v
 }
 
@@ -139,6 +141,7 @@ func (rd *Reader) ReadRows(dst []Row, lo int) {
 	}
 }
 
+// readRows is ReadRows on the cells c of the rows.
 func (rd *Reader) readRows(dst []Row, c []atomic.Uint64) {
 	out := unsafe.Slice(&dst[0][0], len(dst)*Width)
 	if barrier.On() {
