@@ -35,7 +35,10 @@ type Registry struct {
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{m: make(map[string]int)} }
+func NewRegistry() *Registry { return NewRegistrySize(0) }
+
+// NewRegistrySize returns an empty registry with room for n names.
+func NewRegistrySize(n int) *Registry { return &Registry{m: make(map[string]int, n)} }
 
 // Set sets name's value.
 func (r *Registry) Set(name string, v int) {
