@@ -5,6 +5,7 @@ package bench
 //go:generate go run callsite_gen.go
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -31,6 +32,77 @@ var (
 	csHook                   = dflag.Opt("bench_cs", "hook", "the hook checked in BenchmarkCallSite/HookOff")
 )
 
+// The loops of BenchmarkCallSite: top-level functions of identical code but
+// for the function they call, so that the linker lays them out at the same
+// offset in a 64-byte cache line (BenchmarkCallSite logs it if not): closures
+// at different offsets differed by up to 20% for the same machine code.
+
+//go:noinline
+func loopPlain(n int) {
+	a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+	for i := 0; i < n; i++ {
+		a += c
+		c ^= d >> 1
+		csPlain(a)
+		d += e
+		e += a
+	}
+	csSink += a + c + d + e
+}
+
+//go:noinline
+func loopDefault(n int) {
+	a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+	for i := 0; i < n; i++ {
+		a += c
+		c ^= d >> 1
+		csDefault(a)
+		d += e
+		e += a
+	}
+	csSink += a + c + d + e
+}
+
+//go:noinline
+func loopOpt(n int) {
+	a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+	for i := 0; i < n; i++ {
+		a += c
+		c ^= d >> 1
+		csOpt(a)
+		d += e
+		e += a
+	}
+	csSink += a + c + d + e
+}
+
+//go:noinline
+func loopHook(n int) {
+	a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+	for i := 0; i < n; i++ {
+		a += c
+		c ^= d >> 1
+		if csHook.On() {
+			csPlain(a)
+		}
+		d += e
+		e += a
+	}
+	csSink += a + c + d + e
+}
+
+//go:noinline
+func loopNoCall(n int) {
+	a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
+	for i := 0; i < n; i++ {
+		a += c
+		c ^= d >> 1
+		d += e
+		e += a
+	}
+	csSink += a + c + d + e
+}
+
 // BenchmarkCallSite runs the loop of BenchmarkCheck (four live values)
 // around a call: a plain call, an enabled Default call site (the untouched
 // call), a disabled Opt call site (the call's opcode is A9), the same call
@@ -46,62 +118,15 @@ func BenchmarkCallSite(b *testing.B) {
 	if csHook.On() {
 		b.Fatal("the hook must be off after Init")
 	}
-	b.Run("Plain", func(b *testing.B) {
-		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
-		for i := 0; i < b.N; i++ {
-			a += c
-			c ^= d >> 1
-			csPlain(a)
-			d += e
-			e += a
-		}
-		csSink += a + c + d + e
-	})
-	b.Run("DefaultOn", func(b *testing.B) {
-		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
-		for i := 0; i < b.N; i++ {
-			a += c
-			c ^= d >> 1
-			csDefault(a)
-			d += e
-			e += a
-		}
-		csSink += a + c + d + e
-	})
-	b.Run("OptOff", func(b *testing.B) {
-		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
-		for i := 0; i < b.N; i++ {
-			a += c
-			c ^= d >> 1
-			csOpt(a)
-			d += e
-			e += a
-		}
-		csSink += a + c + d + e
-	})
-	b.Run("HookOff", func(b *testing.B) {
-		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
-		for i := 0; i < b.N; i++ {
-			a += c
-			c ^= d >> 1
-			if csHook.On() {
-				csPlain(a)
-			}
-			d += e
-			e += a
-		}
-		csSink += a + c + d + e
-	})
-	b.Run("NoCall", func(b *testing.B) {
-		a, c, d, e := uint64(1), uint64(2), uint64(3), uint64(4)
-		for i := 0; i < b.N; i++ {
-			a += c
-			c ^= d >> 1
-			d += e
-			e += a
-		}
-		csSink += a + c + d + e
-	})
+	entry := func(fn any) uintptr { return reflect.ValueOf(fn).Pointer() }
+	if p, d, o := entry(loopPlain)%64, entry(loopDefault)%64, entry(loopOpt)%64; p != d || p != o {
+		b.Logf("the loops are at different offsets in a cache line (%d, %d, %d): the comparison measures code placement too", p, d, o)
+	}
+	b.Run("Plain", func(b *testing.B) { loopPlain(b.N) })
+	b.Run("DefaultOn", func(b *testing.B) { loopDefault(b.N) })
+	b.Run("OptOff", func(b *testing.B) { loopOpt(b.N) })
+	b.Run("HookOff", func(b *testing.B) { loopHook(b.N) })
+	b.Run("NoCall", func(b *testing.B) { loopNoCall(b.N) })
 	// The Opt site stayed off and the Default site on throughout.
 	states, _ := dflag.List("bench_cs:(default|opt)@")
 	for _, st := range states {
