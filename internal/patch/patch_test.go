@@ -94,8 +94,7 @@ func TestFindReportsSites(t *testing.T) {
 	if len(sites) != 2 {
 		t.Fatalf("found %d sites in callTwice, want 2: %+v", len(sites), sites)
 	}
-	_, file, line, _ := runtime.Caller(0)
-	_ = line
+	_, file, _, _ := runtime.Caller(0)
 	for i, s := range sites {
 		if !s.Call || s.Target != pc(target) {
 			t.Errorf("site %d: %+v", i, s)
