@@ -3,6 +3,7 @@
 package aspect_test
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -10,7 +11,10 @@ import (
 	"bounded.dev/dflag"
 )
 
-var adviceHits atomic.Int64
+var (
+	adviceHits   atomic.Int64
+	registerOnce sync.Once
+)
 
 //go:noinline
 func advice() { adviceHits.Add(1) }
@@ -38,9 +42,15 @@ func TestCallSitesFollowTheKind(t *testing.T) {
 	k := aspect.New("aspect_calls", aspect.WithLinger(0))
 	// An activation taken before the registration applies to it.
 	release := k.Activate()
-	if n, err := k.OptCalls("advice", advice, "counted advice"); n != 1 || err != nil {
-		t.Fatalf("OptCalls = %d, %v", n, err)
-	}
+	// Call sites are registered once per process (go test -count=N).
+	registerOnce.Do(func() {
+		if n, err := k.OptCalls("advice", advice, "counted advice"); n != 1 || err != nil {
+			t.Fatalf("OptCalls = %d, %v", n, err)
+		}
+		if n, err := k.DefaultCalls("default_advice", defaultAdvice); n != 1 || err != nil {
+			t.Fatalf("DefaultCalls = %d, %v", n, err)
+		}
+	})
 	if hits(callAdvice) != 1 {
 		t.Fatal("Opt call site off while the kind is active")
 	}
@@ -53,9 +63,6 @@ func TestCallSitesFollowTheKind(t *testing.T) {
 			t.Fatal("Opt call site off inside Do")
 		}
 	})
-	if n, err := k.DefaultCalls("default_advice", defaultAdvice); n != 1 || err != nil {
-		t.Fatalf("DefaultCalls = %d, %v", n, err)
-	}
 	if hits(callDefaultAdvice) != 100 {
 		t.Fatal("Default call site off after registration")
 	}
