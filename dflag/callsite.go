@@ -133,9 +133,11 @@ func registerCalls(api string, mode Mode, kind, name string, fn any, doc []strin
 		fs[i] = f
 	}
 	patchErr = nil
-	syncLocked(fs)
+	ev := Event{Op: OpRegister, Kind: kind, Pattern: name, Matched: len(fs)}
+	ev.Flipped, ev.Patched, ev.PatchTime = syncLocked(fs)
 	err = patchErr
 	reg.mu.Unlock()
+	notify(ev)
 	if err != nil {
 		return len(fs), fmt.Errorf("%s: registered %d call sites of %s but could not switch them all (those keep calling): %w", what, len(fs), fname, err)
 	}

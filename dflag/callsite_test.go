@@ -5,6 +5,7 @@ package dflag_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -255,8 +256,20 @@ func TestCallSitesKindAndUnhook(t *testing.T) {
 }
 
 var late = sync.OnceValue(func() error {
-	if _, err := dflag.OptCalls("cs_late", "opt", csLateOpt); err != nil {
+	var events []dflag.Event
+	stop := dflag.Watch(func(ev dflag.Event) {
+		if ev.Op == dflag.OpRegister {
+			events = append(events, ev)
+		}
+	})
+	_, err := dflag.OptCalls("cs_late", "opt", csLateOpt)
+	stop()
+	if err != nil {
 		return err
+	}
+	// The registration switched the Opt site off, and says so.
+	if len(events) != 1 || events[0].Kind != "cs_late" || events[0].Matched != 1 || events[0].Flipped != 1 || events[0].Patched != 1 {
+		return fmt.Errorf("register events %+v, want one with 1 site matched, flipped and patched", events)
 	}
 	if _, err := dflag.DefaultCalls("cs_late", "default", csLateDefault); err != nil {
 		return err

@@ -16,6 +16,7 @@ const (
 	OpDeactivate Op = "deactivate"
 	OpUnhook     Op = "unhook"
 	OpRehook     Op = "rehook"
+	OpRegister   Op = "register" // call sites registered: Pattern holds their name
 )
 
 // Event describes one completed control operation, for audit logs and
