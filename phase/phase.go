@@ -125,7 +125,7 @@ func (w *Window) Name() string { return w.kind.Name() }
 // Kind returns the aspect kind of the phase name, to declare the phase's
 // advice with:
 //
-//	var barrier = phase.Kind(phase.STM).Opt("table_barrier")
+//	var barrier *dflag.Flag = phase.Kind(phase.STM).Opt("table_barrier")
 //
 // The kinds of phases have no linger, so advice goes off as soon as the
 // last window exits. A kind that [aspect.New] created before package phase
@@ -255,19 +255,21 @@ func Register() *Reader {
 
 // Quiescent announces a quiescent state: the reader holds nothing it read
 // in an earlier read section. Call it between read sections, as often as is
-// convenient; it costs two loads when no Enter is waiting, and a store when
-// one is. On an offline reader it also brings the reader online.
+// convenient; it costs two loads when no Enter is waiting, and a store (and
+// a yield to the writer, if it is blocked) once per grace period. On an
+// offline reader it also brings the reader online.
 func (r *Reader) Quiescent() {
 	if r.seen.Load() != gp.epoch.Load() {
 		r.announce()
 	}
 }
 
-// announce is Quiescent's slow path, taken once per grace period: it
-// publishes the current epoch (kept out of line so that Quiescent inlines) and, if a writer is blocked in Synchronize, wakes it
-// and yields the processor to it. Without the yield, a woken writer would
-// wait for a processor while busy readers occupy them all (two readers on
-// two cores) until the scheduler preempts one, 10 ms or more.
+// announce is Quiescent's slow path, taken once per grace period and kept
+// out of line so that Quiescent inlines. It publishes the current epoch
+// and, if a writer is blocked in Synchronize, wakes it and yields the
+// processor to it. Without the yield, a woken writer would wait for a
+// processor while busy readers occupy them all (two readers on two cores)
+// until the scheduler preempts one, 10 ms or more.
 func (r *Reader) announce() {
 	r.seen.Store(gp.epoch.Load())
 	if gp.waiting.Load() == 0 {
