@@ -275,16 +275,11 @@ func (r *Reader) announce() {
 	if gp.waiting.Load() == 0 {
 		return
 	}
-	gp.wmu.Lock()
-	wake := gp.wake
-	gp.wake = nil
-	gp.wmu.Unlock()
-	if wake == nil {
+	resumed := gp.resumed.Load()
+	if !wakeWriters() {
 		runtime.Gosched()
 		return
 	}
-	resumed := gp.resumed.Load()
-	close(wake)
 	// The woken writer sits in this processor's next slot, and a yield
 	// runs it, except when the scheduler's fairness check (one schedule in
 	// 61) takes a goroutine from the global queue instead: yield again
@@ -297,10 +292,29 @@ func (r *Reader) announce() {
 	}
 }
 
+// wakeWriters wakes the writers blocked in Synchronize, if any, and
+// reports whether there were.
+func wakeWriters() bool {
+	gp.wmu.Lock()
+	wake := gp.wake
+	gp.wake = nil
+	gp.wmu.Unlock()
+	if wake == nil {
+		return false
+	}
+	close(wake)
+	return true
+}
+
 // Offline announces that the reader runs no read section until
 // [Reader.Online], so that Enter does not wait for it. Call it before
-// blocking.
-func (r *Reader) Offline() { r.seen.Store(0) }
+// blocking. A writer waiting for the reader is woken.
+func (r *Reader) Offline() {
+	r.seen.Store(0)
+	if gp.waiting.Load() != 0 {
+		wakeWriters()
+	}
+}
 
 // Online ends an offline period; read sections may follow.
 func (r *Reader) Online() {
@@ -315,7 +329,7 @@ func (r *Reader) Close() {
 	if r.closed.Swap(true) {
 		return
 	}
-	r.seen.Store(0)
+	r.Offline()
 	gp.mu.Lock()
 	defer gp.mu.Unlock()
 	old := gp.readers.Load()

@@ -223,3 +223,23 @@ func TestEnterWithTwoBusyReadersIsFast(t *testing.T) {
 func TestSynchronizeWithoutReaders(t *testing.T) {
 	phase.Synchronize() // must not block
 }
+
+// TestOfflineWakesAWaitingEnter: a reader that goes offline while Enter
+// waits for it releases Enter.
+func TestOfflineWakesAWaitingEnter(t *testing.T) {
+	r := phase.Register()
+	defer r.Close()
+	ch := enterAsync("phase_offline_wake")
+	select {
+	case <-ch:
+		t.Fatal("Enter returned while a reader was still in a read section")
+	case <-time.After(20 * time.Millisecond):
+	}
+	r.Offline()
+	mustReturn(t, ch).Exit()
+	r.Online()
+	ch = enterAsync("phase_offline_wake")
+	time.Sleep(5 * time.Millisecond)
+	r.Close() // closing releases it too
+	mustReturn(t, ch).Exit()
+}
