@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"bounded.dev/dflag"
+	"bounded.dev/internal/httpguard"
 )
 
 // DefaultMaxBodyBytes is the largest POST body the handler reads unless
@@ -122,7 +123,7 @@ func WithMaxBodyBytes(n int64) Option {
 type handler struct {
 	config
 	mux     *http.ServeMux
-	limiter *limiter
+	limiter *httpguard.Bucket
 }
 
 // Handler returns the operator console. It is safe for concurrent use.
@@ -147,7 +148,7 @@ func Handler(opts ...Option) http.Handler {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
 	if h.rate > 0 {
-		h.limiter = newLimiter(h.rate, h.burst, h.now)
+		h.limiter = httpguard.NewBucket(h.rate, h.burst, h.now)
 	}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /{$}", h.page)
@@ -281,7 +282,7 @@ func (h *handler) change(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, code, err.Error())
 		return
 	}
-	if h.limiter != nil && !h.limiter.allow() {
+	if h.limiter != nil && !h.limiter.Take() {
 		h.refuse(w, r, http.StatusTooManyRequests, "too many changes: rate limit exceeded")
 		return
 	}
