@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"testing"
-	"time"
 )
 
 func TestQueryAsks(t *testing.T) {
@@ -45,33 +44,5 @@ func TestSampledTraceparent(t *testing.T) {
 		if got := sampledTraceparent(v); got != want {
 			t.Errorf("%q: %v, want %v", v, got, want)
 		}
-	}
-}
-
-func TestBucket(t *testing.T) {
-	now := time.Unix(1000, 0)
-	b := newBucket(2, 3, func() time.Time { return now })
-	take := func(n int) (got int) {
-		for range n {
-			if b.take() {
-				got++
-			}
-		}
-		return got
-	}
-	if got := take(5); got != 3 {
-		t.Fatalf("burst: %d tokens, want 3", got)
-	}
-	now = now.Add(time.Second) // two tokens
-	if got := take(5); got != 2 {
-		t.Fatalf("after 1s: %d tokens, want 2", got)
-	}
-	now = now.Add(time.Hour) // refills to the burst, no more
-	if got := take(5); got != 3 {
-		t.Fatalf("after 1h: %d tokens, want 3", got)
-	}
-	now = now.Add(-time.Minute) // a clock going back adds nothing
-	if got := take(1); got != 0 {
-		t.Fatalf("clock went back: %d tokens", got)
 	}
 }

@@ -54,6 +54,8 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"bounded.dev/internal/httpguard"
 )
 
 // Defaults of the opt-in signals and limits.
@@ -157,7 +159,7 @@ type handler struct {
 	parent      bool
 	cfg         config
 	inflight    atomic.Int64
-	bucket      *bucket
+	bucket      *httpguard.Bucket
 }
 
 // Tracing returns next wrapped with opt-in tracing; see the package
@@ -186,7 +188,7 @@ func Tracing(next http.Handler, opts ...Option) http.Handler {
 		h.queryNeedle = c.query + "="
 	}
 	if c.rate > 0 {
-		h.bucket = newBucket(c.rate, c.burst, c.now)
+		h.bucket = httpguard.NewBucket(c.rate, c.burst, c.now)
 	}
 	return h
 }

@@ -100,7 +100,7 @@ func (h *handler) admit(r *http.Request) string {
 		h.inflight.Add(-1)
 		return "too many traced requests in flight"
 	}
-	if h.bucket != nil && !h.bucket.take() {
+	if h.bucket != nil && !h.bucket.Take() {
 		h.inflight.Add(-1)
 		return "rate limit on new traced requests"
 	}

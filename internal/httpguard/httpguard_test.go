@@ -81,4 +81,8 @@ func TestBucket(t *testing.T) {
 	if n != 3 {
 		t.Fatalf("refilled to %d tokens, want burst 3", n)
 	}
+	now = now.Add(-time.Minute) // a clock going back adds nothing
+	if b.Take() {
+		t.Fatal("a clock going back added a token")
+	}
 }
