@@ -10,10 +10,11 @@ import (
 	"maps"
 	"mime"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
+
+	"bounded.dev/internal/httpguard"
 )
 
 // HandlerOption configures [Store.Handler].
@@ -45,30 +46,14 @@ type handler struct {
 // whose request carries no forwarding header are served; see
 // [WithAuthorize].
 func (s *Store) Handler(opts ...HandlerOption) http.Handler {
-	h := &handler{store: s, allow: loopback}
+	h := &handler{store: s, allow: httpguard.Local}
 	for _, o := range opts {
 		o(h)
 	}
 	return h
 }
 
-// forwardingHeaders are set by proxies: a request that carries one came
-// through a proxy, so its loopback address says nothing about the client.
-var forwardingHeaders = []string{
-	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip",
-}
-
-// loopback is the default rule.
-func loopback(r *http.Request) bool {
-	for _, name := range forwardingHeaders {
-		if _, ok := r.Header[name]; ok {
-			return false
-		}
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && ap.Addr().Unmap().IsLoopback()
-}
-
+// ServeHTTP serves the traces; see [Store.Handler].
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
