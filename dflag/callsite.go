@@ -15,10 +15,8 @@ import (
 
 // Call sites are the second kind of record: every direct call to a
 // registered function is switched by rewriting the call instruction itself
-// (see OptCalls). The core calls patchCallSites through the patchSites seam
-// with reg.mu held.
-
-func init() { patchSites = patchCallSites }
+// (see OptCalls). The registry calls patch, the seam between the two, with
+// reg.mu held.
 
 // Guarded by reg.mu.
 var (
@@ -28,10 +26,8 @@ var (
 	// siteFlag maps each call-site address to its record, to refuse a
 	// second registration of the same instruction.
 	siteFlag = map[uintptr]*Flag{}
-	// changeBuf is reused by patchCallSites.
+	// changeBuf is reused by patch.
 	changeBuf []engine.Change
-	// patchErr is the error of the last patchCallSites, for registration.
-	patchErr error
 )
 
 // patchStatus is engine.Status; tests replace it.
@@ -132,10 +128,8 @@ func registerCalls(api string, mode Mode, kind, name string, fn any, doc []strin
 		registerLocked(f)
 		fs[i] = f
 	}
-	patchErr = nil
 	ev := Event{Op: OpRegister, Kind: kind, Pattern: name, Matched: len(fs)}
-	ev.Flipped, ev.Patched, ev.PatchTime = syncLocked(fs)
-	err = patchErr
+	ev.Flipped, ev.Patched, ev.PatchTime, err = syncLocked(fs)
 	reg.mu.Unlock()
 	notify(ev)
 	if err != nil {
@@ -195,10 +189,15 @@ func isClosure(fname string) bool {
 	return false
 }
 
-// patchCallSites is the core's patchSites: with reg.mu held, it switches
-// the call sites whose wanted value differs from their current one, in one
-// batch, and records in each f.on whether its call runs afterwards.
-func patchCallSites(sites []*Flag) (patched int, took time.Duration) {
+// patch is the seam between the registry and the call-site engine: with
+// reg.mu held, it switches the call sites whose wanted value (f.want())
+// differs from their current one, in one batch, records in each f.on
+// whether its call runs afterwards, and returns how many sites it changed,
+// the time spent and the engine's error, if any.
+func patch(sites []*Flag) (patched int, took time.Duration, err error) {
+	if len(sites) == 0 {
+		return 0, 0, nil
+	}
 	start := time.Now()
 	// Sorted by address, as Apply sorts its changes: the two stay aligned.
 	slices.SortFunc(sites, func(a, b *Flag) int { return cmp.Compare(a.addr, b.addr) })
@@ -206,12 +205,11 @@ func patchCallSites(sites []*Flag) (patched int, took time.Duration) {
 	for _, f := range sites {
 		changes = append(changes, engine.Change{Addr: f.addr, Target: siteTarget[f.addr], Call: f.want()})
 	}
-	patched, err := engine.Apply(changes)
+	patched, err = engine.Apply(changes)
 	for i, f := range sites {
 		f.on.Store(changes[i].Calls)
 	}
 	clear(changes)
 	changeBuf = changes[:0]
-	patchErr = err
-	return patched, time.Since(start)
+	return patched, time.Since(start), err
 }

@@ -58,7 +58,7 @@ type Flag struct {
 	unhook     uint64
 
 	// addr is the address of the CALL instruction for a call-site record,
-	// 0 for a hook flag. Call-site records are switched by patchSites.
+	// 0 for a hook flag. Call-site records are switched by patch (callsite.go).
 	addr uintptr
 }
 

@@ -15,13 +15,6 @@ var reg struct {
 	initErr     error
 }
 
-// patchSites, when set by the call-site engine, is called with reg.mu held
-// and the call-site records whose wanted state (f.want()) differs from
-// f.on. It must patch their code, store each record's resulting state in
-// f.on (true when the call keeps running), and return how many sites it
-// changed and the time spent.
-var patchSites func(sites []*Flag) (patched int, took time.Duration)
-
 // want is the value the flag should have; reg.mu must be held.
 func (f *Flag) want() bool {
 	return f.activation > 0 || f.mode == OptMode && !reg.initialized
@@ -64,7 +57,7 @@ func Init() error {
 	reg.initialized = true
 	ev := Event{Op: OpInit, Pattern: ""}
 	ev.Matched = len(reg.all)
-	ev.Flipped, ev.Patched, ev.PatchTime = syncLocked(reg.all)
+	ev.Flipped, ev.Patched, ev.PatchTime, _ = syncLocked(reg.all)
 	reg.mu.Unlock()
 	notify(ev)
 
@@ -87,15 +80,15 @@ func Initialized() bool {
 
 // syncLocked brings each record's value in line with its counts and returns
 // how many records changed value and how many call sites were patched.
-func syncLocked(fs []*Flag) (flipped, patched int, took time.Duration) {
+func syncLocked(fs []*Flag) (flipped, patched int, took time.Duration, err error) {
 	var sites []*Flag
 	for _, f := range fs {
 		if f.syncHook(&sites) {
 			flipped++
 		}
 	}
-	patched, took = patch(sites)
-	return flipped, patched, took
+	patched, took, err = patch(sites)
+	return flipped, patched, took, err
 }
 
 // syncHook updates a hook flag's value from its counts, or appends a call
@@ -112,14 +105,6 @@ func (f *Flag) syncHook(sites *[]*Flag) bool {
 		f.on.Store(w)
 	}
 	return true
-}
-
-// patch hands call sites to the engine, if any.
-func patch(sites []*Flag) (patched int, took time.Duration) {
-	if len(sites) == 0 || patchSites == nil {
-		return 0, 0
-	}
-	return patchSites(sites)
 }
 
 // Activate increments the activation count of every flag whose full name
@@ -192,7 +177,7 @@ func controlLocked(op Op, kind, pattern string, m matcher) Event {
 			ev.Flipped++
 		}
 	}
-	ev.Patched, ev.PatchTime = patch(sites)
+	ev.Patched, ev.PatchTime, _ = patch(sites)
 	return ev
 }
 
