@@ -2,14 +2,12 @@ package dflag
 
 import (
 	"fmt"
-	"path"
-	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
+
+	"bounded.dev/internal/srcpath"
 )
 
 // Mode is the constructor a flag was declared with; it fixes the flag's value
@@ -178,46 +176,4 @@ func checkKind(kind string) error {
 // inlined. The file name is made independent of the build directory:
 // import-path-qualified, as go build -trimpath prints it (for example
 // bounded.dev/dflag/flag.go), never an absolute path.
-func sourceLine(pc uintptr) (file string, line int) {
-	frame, _ := runtime.CallersFrames([]uintptr{pc}).Next()
-	if frame.File == "" {
-		return "?", 0
-	}
-	return stableFile(frame.Function, frame.File), frame.Line
-}
-
-// stableFile rewrites an absolute source path as packagepath/base.go.
-func stableFile(function, file string) string {
-	file = filepath.ToSlash(file)
-	if !path.IsAbs(file) {
-		return file // already trimmed (-trimpath)
-	}
-	pkg := packagePath(function)
-	if pkg == "main" {
-		pkg = mainPath()
-	}
-	if pkg == "" {
-		return path.Base(file)
-	}
-	return pkg + "/" + path.Base(file)
-}
-
-// packagePath extracts the import path from a symbol name such as
-// "bounded.dev/x%2ev2.(*T).M" or "bounded.dev/x_test.init".
-func packagePath(function string) string {
-	slash := strings.LastIndexByte(function, '/')
-	dot := strings.IndexByte(function[slash+1:], '.')
-	if dot < 0 {
-		return ""
-	}
-	pkg := strings.ReplaceAll(function[:slash+1+dot], "%2e", ".")
-	return strings.TrimSuffix(pkg, "_test") // external test packages
-}
-
-var mainPath = sync.OnceValue(func() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok || bi.Path == "" || bi.Path == "command-line-arguments" {
-		return ""
-	}
-	return strings.TrimSuffix(bi.Path, ".test")
-})
+func sourceLine(pc uintptr) (file string, line int) { return srcpath.Frame(pc) }
