@@ -53,7 +53,7 @@ func List(pattern string) ([]State, error) {
 	reg.mu.Lock()
 	var fs []*Flag
 	for _, f := range reg.all {
-		if m.MatchString(f.full) {
+		if m.match(f.full) {
 			fs = append(fs, f)
 		}
 	}

@@ -145,7 +145,7 @@ func DeactivateKind(kind, pattern string) (int, error) {
 // control applies op to the matching records. kind != "" restricts it to
 // that kind, where the empty pattern matches every record.
 func control(op Op, kind, pattern string) (int, error) {
-	var m matcher
+	var m *matcher
 	if kind == "" || pattern != "" {
 		var err error
 		if m, err = compile(pattern); err != nil {
@@ -161,7 +161,7 @@ func control(op Op, kind, pattern string) (int, error) {
 
 // controlLocked is control with reg.mu held and the pattern compiled (m is
 // nil when every record of kind matches).
-func controlLocked(op Op, kind, pattern string, m matcher) Event {
+func controlLocked(op Op, kind, pattern string, m *matcher) Event {
 	fs := reg.all
 	if kind != "" {
 		fs = reg.byKind[kind]
@@ -169,7 +169,7 @@ func controlLocked(op Op, kind, pattern string, m matcher) Event {
 	ev := Event{Op: op, Kind: kind, Pattern: pattern}
 	var sites []*Flag
 	for _, f := range fs {
-		if m != nil && !m.MatchString(f.full) {
+		if m != nil && !m.match(f.full) {
 			continue
 		}
 		ev.Matched++

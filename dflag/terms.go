@@ -33,7 +33,7 @@ func (e *TermError) Unwrap() error { return e.Err }
 type term struct {
 	op      Op
 	pattern string
-	m       matcher
+	m       *matcher
 }
 
 // parseTerm validates one term: an operator character followed by a
