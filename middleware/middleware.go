@@ -14,7 +14,7 @@
 // see [WithQueryParam]), the header "X-Tracing: 1" ([DefaultHeader], see
 // [WithHeader]) or, with [WithSampledTraceparent], an incoming W3C
 // traceparent whose sampled flag is set (so that a traced upstream that
-// propagates its context, as tracing.Transport does, traces this service
+// propagates its context, as [Transport] does, continues its trace
 // too). Values "1", "true", "yes" and "on" opt in.
 //
 // # Authorisation and limits
@@ -165,6 +165,20 @@ type handler struct {
 // Tracing returns next wrapped with opt-in tracing; see the package
 // documentation. The handler is safe for concurrent use.
 func Tracing(next http.Handler, opts ...Option) http.Handler {
+	c := newConfig(opts)
+	h := &handler{next: next, header: c.header, parent: c.sampledParent, cfg: c}
+	if c.query != "" {
+		h.queryNeedle = c.query + "="
+	}
+	if c.rate > 0 {
+		h.bucket = httpguard.NewBucket(c.rate, c.burst, c.now)
+	}
+	return h
+}
+
+// newConfig applies opts to the defaults; [Tracing] and [Transport] share
+// it.
+func newConfig(opts []Option) config {
 	c := config{
 		query:         DefaultQueryParam,
 		header:        DefaultHeader,
@@ -183,14 +197,7 @@ func Tracing(next http.Handler, opts ...Option) http.Handler {
 	if len(c.allow) == 0 {
 		c.allow = []func(*http.Request) bool{Loopback}
 	}
-	h := &handler{next: next, header: c.header, parent: c.sampledParent, cfg: c}
-	if c.query != "" {
-		h.queryNeedle = c.query + "="
-	}
-	if c.rate > 0 {
-		h.bucket = httpguard.NewBucket(c.rate, c.burst, c.now)
-	}
-	return h
+	return c
 }
 
 // New returns the middleware as a func(http.Handler) http.Handler, the form
@@ -205,31 +212,40 @@ func New(opts ...Option) func(http.Handler) http.Handler {
 
 // ServeHTTP serves r, traced if it opted in and may.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.asks(r) {
-		h.next.ServeHTTP(w, r)
+	if sig := h.asks(r); sig != askNone {
+		h.serveAsking(w, r, sig)
 		return
 	}
-	h.serveAsking(w, r)
+	h.next.ServeHTTP(w, r)
 }
 
-// asks reports whether r asks to be traced. It is the whole cost of the
-// middleware for other requests: a substring search of the raw query and
-// one or two header map lookups, no allocation.
-func (h *handler) asks(r *http.Request) bool {
+// How a request asks to be traced.
+const (
+	askNone   = iota
+	askOptIn  // the query parameter or the header: a new trace
+	askParent // a sampled traceparent: the continuation of a caller's trace
+)
+
+// asks reports whether and how r asks to be traced. It is the whole cost
+// of the middleware for other requests: a substring search of the raw
+// query and one or two header map lookups, no allocation. A sampled
+// traceparent (with [WithSampledTraceparent]) wins over the explicit
+// signals: the request continues a trace rather than starting one.
+func (h *handler) asks(r *http.Request) int {
+	if h.parent {
+		if v, ok := r.Header["Traceparent"]; ok && len(v) > 0 && sampledTraceparent(v[0]) {
+			return askParent
+		}
+	}
 	if h.queryNeedle != "" && strings.Contains(r.URL.RawQuery, h.queryNeedle) && queryAsks(r.URL.RawQuery, h.cfg.query) {
-		return true
+		return askOptIn
 	}
 	if h.header != "" {
 		if v, ok := r.Header[h.header]; ok && len(v) > 0 && truthy(v[0]) {
-			return true
+			return askOptIn
 		}
 	}
-	if h.parent {
-		if v, ok := r.Header["Traceparent"]; ok && len(v) > 0 && sampledTraceparent(v[0]) {
-			return true
-		}
-	}
-	return false
+	return askNone
 }
 
 // queryAsks reports whether the raw query sets name to a true value.

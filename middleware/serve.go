@@ -37,14 +37,39 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// serveAsking serves a request that asked to be traced.
-func (h *handler) serveAsking(w http.ResponseWriter, r *http.Request) {
-	if reason := h.admit(r); reason != "" {
+// RefusedHeader is the response header that tells a request that asked to
+// be traced, and was not, why: its value is one of the Refused* reasons.
+// [Transport] records it on its client span as a "child refused" event
+// (attribute [RefusedKey]), so that the caller's trace shows where it
+// stops.
+const RefusedHeader = "X-Tracing-Refused"
+
+// RefusedKey is the attribute of a "child refused" event: the value of the
+// callee's [RefusedHeader].
+const RefusedKey = attribute.Key("tracing.refused")
+
+// The values of [RefusedHeader].
+const (
+	RefusedUnauthorized = "unauthorized" // no rule of the policy admits the request
+	RefusedConcurrency  = "concurrency"  // WithMaxConcurrent traced requests are in flight
+	RefusedRate         = "rate"         // the WithRateLimit bucket is empty
+)
+
+// refusal is why a request that asked is not traced.
+type refusal struct {
+	reason string // a Refused* value
+	detail string // for the log
+}
+
+// serveAsking serves a request that asked to be traced (sig says how).
+func (h *handler) serveAsking(w http.ResponseWriter, r *http.Request, sig int) {
+	if no := h.admit(r, sig); no.reason != "" {
 		if h.cfg.logger != nil {
 			h.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "tracing opt-in refused",
-				slog.String("reason", reason), slog.String("remote", r.RemoteAddr),
+				slog.String("reason", no.detail), slog.String("remote", r.RemoteAddr),
 				slog.String("method", r.Method), slog.String("path", r.URL.Path))
 		}
+		w.Header().Set(RefusedHeader, no.reason)
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -78,38 +103,40 @@ func (h *handler) serveAsking(w http.ResponseWriter, r *http.Request) {
 		hdr.Set(h.cfg.idHeader, id)
 	}
 
-	rw := &responseWriter{ResponseWriter: w, span: span}
+	rec := &recorder{span: span}
 	r2 := r.WithContext(ctx)
 	defer func() {
 		if v := recover(); v != nil {
-			h.finish(span, rw, r, r2, v, debug.Stack())
+			h.finish(span, rec, r, r2, v, debug.Stack())
 			panic(v) // after the span has recorded it; end and the slot follow
 		}
-		h.finish(span, rw, r, r2, nil, nil)
+		h.finish(span, rec, r, r2, nil, nil)
 	}()
-	h.next.ServeHTTP(rw, r2)
+	h.next.ServeHTTP(rec.wrap(w), r2)
 }
 
-// admit decides whether a request that asked may be traced; it returns
-// why not, or "" after taking a slot.
-func (h *handler) admit(r *http.Request) string {
+// admit decides whether a request that asked (sig says how) may be traced;
+// it takes a slot and returns the zero refusal, or says why not. A request
+// that continues the trace of an admitted caller (askParent) needs a slot
+// but no token of the rate limit: its trace was already paid for.
+func (h *handler) admit(r *http.Request, sig int) refusal {
 	if !h.authorized(r) {
-		return "not authorised"
+		return refusal{RefusedUnauthorized, "not authorised"}
 	}
 	if n := h.inflight.Add(1); h.cfg.maxConcurrent > 0 && n > h.cfg.maxConcurrent {
 		h.inflight.Add(-1)
-		return "too many traced requests in flight"
+		return refusal{RefusedConcurrency, "too many traced requests in flight"}
 	}
-	if h.bucket != nil && !h.bucket.Take() {
+	if sig != askParent && h.bucket != nil && !h.bucket.Take() {
 		h.inflight.Add(-1)
-		return "rate limit on new traced requests"
+		return refusal{RefusedRate, "rate limit on new traced requests"}
 	}
-	return ""
+	return refusal{}
 }
 
 // finish completes the server span after the handler returned or panicked
 // (p is the panic value, stack its stack).
-func (h *handler) finish(span trace.Span, rw *responseWriter, r, r2 *http.Request, p any, stack []byte) {
+func (h *handler) finish(span trace.Span, rw *recorder, r, r2 *http.Request, p any, stack []byte) {
 	if rt := route(r2.Pattern); rt != "" && rt != route(r.Pattern) {
 		span.SetName(spanName(r.Method, rt))
 		span.SetAttributes(semconv.HTTPRoute(rt))

@@ -6,15 +6,18 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/felixge/httpsnoop"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// responseWriter records the status and size of a traced response. It
-// implements http.Flusher, http.Hijacker and io.ReaderFrom by way of the
-// writer it wraps, and Unwrap, so that http.ResponseController reaches the
-// rest (deadlines, full duplex). Only traced requests get one.
-type responseWriter struct {
-	http.ResponseWriter
+// recorder records the status and size of a traced response, through the
+// hooks of a writer made by httpsnoop.Wrap: that writer implements exactly
+// the optional interfaces (http.Flusher, http.Hijacker, io.ReaderFrom,
+// io.StringWriter, http.Pusher, the deadline and full-duplex methods that
+// http.ResponseController calls, ...) that the server's writer implements,
+// and Unwrap, so that a handler observes the same writer whether or not
+// its request is traced. Only traced requests get one.
+type recorder struct {
 	span     trace.Span
 	status   int   // final status, 0 until written
 	written  int64 // body bytes
@@ -22,66 +25,82 @@ type responseWriter struct {
 	flushes  int
 }
 
-// Unwrap returns the wrapped writer, for http.ResponseController.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// wrap returns w with rec's hooks.
+func (rec *recorder) wrap(w http.ResponseWriter) http.ResponseWriter {
+	return httpsnoop.Wrap(w, httpsnoop.Hooks{
+		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
+			return func(code int) {
+				// Informational (1xx) headers other than 101 Switching
+				// Protocols are passed on and not recorded.
+				if rec.status == 0 && !rec.hijacked && (code >= 200 || code == http.StatusSwitchingProtocols) {
+					rec.status = code
+				}
+				next(code)
+			}
+		},
+		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
+			return func(p []byte) (int, error) {
+				rec.implicit200()
+				n, err := next(p)
+				rec.written += int64(n)
+				return n, err
+			}
+		},
+		WriteString: func(next httpsnoop.WriteStringFunc) httpsnoop.WriteStringFunc {
+			return func(s string) (int, error) {
+				rec.implicit200()
+				n, err := next(s)
+				rec.written += int64(n)
+				return n, err
+			}
+		},
+		ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
+			return func(src io.Reader) (int64, error) {
+				rec.implicit200()
+				n, err := next(src) // sendfile where the server's writer can
+				rec.written += n
+				return n, err
+			}
+		},
+		Flush: func(next httpsnoop.FlushFunc) httpsnoop.FlushFunc {
+			return func() {
+				rec.implicit200()
+				next()
+				rec.flushed()
+			}
+		},
+		FlushError: func(next httpsnoop.FlushErrorFunc) httpsnoop.FlushErrorFunc {
+			return func() error {
+				rec.implicit200()
+				err := next()
+				if err == nil {
+					rec.flushed()
+				}
+				return err
+			}
+		},
+		Hijack: func(next httpsnoop.HijackFunc) httpsnoop.HijackFunc {
+			return func() (net.Conn, *bufio.ReadWriter, error) {
+				c, brw, err := next()
+				if err == nil {
+					// The request stays traced until its handler returns.
+					rec.hijacked = true
+					rec.span.AddEvent("connection hijacked")
+				}
+				return c, brw, err
+			}
+		},
+	})
+}
 
-func (w *responseWriter) implicit200() {
-	if w.status == 0 && !w.hijacked {
-		w.status = http.StatusOK
+func (rec *recorder) implicit200() {
+	if rec.status == 0 && !rec.hijacked {
+		rec.status = http.StatusOK
 	}
 }
 
-// WriteHeader records the final status; informational (1xx) headers other
-// than 101 Switching Protocols are passed on and not recorded.
-func (w *responseWriter) WriteHeader(code int) {
-	if w.status == 0 && !w.hijacked && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.status = code
+func (rec *recorder) flushed() {
+	if rec.flushes++; rec.flushes == 1 {
+		rec.span.AddEvent("first flush")
 	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Write counts the body bytes written.
-func (w *responseWriter) Write(p []byte) (int, error) {
-	w.implicit200()
-	n, err := w.ResponseWriter.Write(p)
-	w.written += int64(n)
-	return n, err
-}
-
-// ReadFrom copies src to the response, through the wrapped writer's
-// ReadFrom (sendfile) when it has one.
-func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	w.implicit200()
-	n, err := io.Copy(w.ResponseWriter, src)
-	w.written += n
-	return n, err
-}
-
-// Flush flushes the wrapped writer, if it can.
-func (w *responseWriter) Flush() { w.FlushError() }
-
-// FlushError flushes the wrapped writer and returns its error, or
-// [http.ErrNotSupported] if it cannot flush; http.ResponseController calls
-// it.
-func (w *responseWriter) FlushError() error {
-	w.implicit200()
-	err := http.NewResponseController(w.ResponseWriter).Flush()
-	if err == nil {
-		if w.flushes++; w.flushes == 1 {
-			w.span.AddEvent("first flush")
-		}
-	}
-	return err
-}
-
-// Hijack takes over the connection from the wrapped writer, or returns
-// [http.ErrNotSupported]. The span records the hijack; the request stays
-// traced until its handler returns.
-func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil {
-		w.hijacked = true
-		w.span.AddEvent("connection hijacked")
-	}
-	return c, rw, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"bounded.dev/dflag"
 	"bounded.dev/tracing"
@@ -66,10 +65,4 @@ func ExampleNewLogHandler() {
 	fmt.Println(ev.Name, ev.Attributes[0].Value.AsString())
 	// Output:
 	// cache miss DEBUG
-}
-
-// An http.Client whose requests carry the trace of a traced request.
-func ExampleTransport() {
-	client := &http.Client{Transport: tracing.Transport(nil)}
-	_ = client // client.Do(req.WithContext(r.Context())) inside a handler
 }

@@ -1,34 +1,3 @@
-// Package tracing is OpenTelemetry advice for requests that opt into
-// tracing: child spans, events, attributes, context propagation to outgoing
-// HTTP requests and log records as span events, all of the dflag kind
-// request_tracing, so that a request that did not opt in pays one hook check
-// per piece of advice, and nothing at all while no request is traced.
-//
-// A request opts in through package bounded.dev/middleware (or any code
-// that calls [Begin]): it holds one activation of [Kind] for as long as it
-// is in flight, which switches on every request_tracing flag, and its
-// context is marked so that [Opted] reports true. Advice is written as the
-// C library's DF_OPT pattern, the flag first and the request second:
-//
-//	var traceCache *dflag.Flag = tracing.Kind.Opt("cache", "cache lookups of traced requests")
-//
-//	if traceCache.On() && tracing.Opted(ctx) {
-//		tracing.AddEvent(ctx, "cache miss", attribute.String("key", key))
-//	}
-//
-// The helpers of this package ([Start], [AddEvent], [SetAttributes],
-// [RecordError], [Transport], [LogHandler]) are themselves gated by their
-// own request_tracing flags, so calling them unguarded costs a non-opted
-// request a function call and a hook check (about 2 ns); guard them with a
-// flag of your own in hot code, or when building their arguments costs
-// more than that.
-//
-// Spell out the flag's type, *dflag.Flag, as above: the compiler inlines
-// [dflag.Flag.On] (one atomic load) only in packages that import dflag.
-//
-// Every flag of the kind is listed by dflag under its source line
-// (request_tracing:start@bounded.dev/tracing/tracing.go:NN and so on), and
-// an operator can keep any of them off with dflag.Unhook.
 package tracing
 
 import (

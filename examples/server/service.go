@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"bounded.dev/dflag"
+	"bounded.dev/middleware"
 	"bounded.dev/tracing"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -34,7 +35,7 @@ type item struct {
 
 // service is a small catalogue: /items/{id} looks an item up (a simulated
 // database with a cache) and asks the pricing endpoint for its price over
-// HTTP, through tracing.Transport, so that a traced request shows a client
+// HTTP, through middleware.Transport, so that a traced request shows a client
 // span and the pricing server span in the same trace.
 type service struct {
 	log     *slog.Logger
@@ -48,7 +49,7 @@ type service struct {
 func newService(log *slog.Logger, pricingBase string) *service {
 	return &service{
 		log:     log,
-		client:  &http.Client{Transport: tracing.Transport(nil), Timeout: 5 * time.Second},
+		client:  &http.Client{Transport: middleware.Transport(nil), Timeout: 5 * time.Second},
 		pricing: pricingBase,
 		cache:   make(map[int]item),
 	}

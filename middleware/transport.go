@@ -1,43 +1,53 @@
-package tracing
+package middleware
 
 import (
-	"bounded.dev/dflag"
 	"net"
 	"net/http"
 	"strconv"
 
-	"go.opentelemetry.io/otel/attribute"
+	"bounded.dev/dflag"
+	"bounded.dev/tracing"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
-var clientHook *dflag.Flag = Kind.Opt("client", "tracing.Transport: client spans and context propagation for outgoing requests of traced requests")
-
-// propagator is what Transport injects: W3C trace context and baggage.
-var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+var clientHook *dflag.Flag = tracing.Kind.Opt("client", "middleware.Transport: client spans and context propagation for outgoing requests of traced requests")
 
 // Transport returns an [http.RoundTripper] that sends requests through base
-// ([http.DefaultTransport] if nil). For a request whose context opted into
-// tracing, it starts a client span, child of the span in that context, and
-// injects W3C trace context (traceparent, sampled) and baggage into a copy
-// of the request, so that the server it calls joins the trace (a server
-// behind package middleware opts in on a sampled traceparent when told to
-// with middleware.WithSampledTraceparent). The span ends when the response
-// headers have arrived (or the round trip failed). A request whose context
-// did not opt in costs one hook check.
+// ([http.DefaultTransport] if nil), the client half of this package. For a
+// request whose context opted into tracing ([tracing.Opted]: a request
+// traced by [Tracing], or work started with [tracing.Begin]) it starts a
+// client span, child of the span in that context, and injects the trace
+// context (traceparent, sampled) and baggage into a copy of the request, so
+// that the server it calls joins the trace: a server behind [Tracing]
+// continues the trace of a sampled traceparent when told to with
+// [WithSampledTraceparent]. The span ends when the response headers have
+// arrived (or the round trip failed). A request whose context did not opt
+// in costs one hook check.
 //
-//	client := &http.Client{Transport: tracing.Transport(nil)}
+// Of the options, Transport uses [WithTracerProvider] (default: the
+// provider of the span in the request's context, else the global one) and
+// [WithPropagator] (default: W3C trace context and baggage), with the same
+// meaning as for [Tracing]; the others concern the server and are ignored.
+//
+//	client := &http.Client{Transport: middleware.Transport(nil)}
 //	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-func Transport(base http.RoundTripper) http.RoundTripper {
+func Transport(base http.RoundTripper, opts ...Option) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{base: base}
+	c := newConfig(opts)
+	return &transport{base: base, tp: c.tp, propagator: c.propagator}
 }
 
-type transport struct{ base http.RoundTripper }
+type transport struct {
+	base       http.RoundTripper
+	tp         trace.TracerProvider // nil: from the context
+	propagator propagation.TextMapPropagator
+}
 
 // RoundTrip implements [http.RoundTripper].
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -50,7 +60,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 //go:noinline // keeps the caller's fast path inlinable
 func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	if !Opted(ctx) {
+	if !tracing.Opted(ctx) {
 		return t.base.RoundTrip(req)
 	}
 	method := req.Method
@@ -69,12 +79,20 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	} else if req.URL.Scheme == "http" {
 		attrs = append(attrs, semconv.ServerPort(80))
 	}
-	ctx, span := tracer(ctx).Start(ctx, spanMethod(method),
+	tp := t.tp
+	if tp == nil {
+		if sp := trace.SpanFromContext(ctx); sp.SpanContext().IsValid() {
+			tp = sp.TracerProvider()
+		} else {
+			tp = otel.GetTracerProvider()
+		}
+	}
+	ctx, span := tp.Tracer(ScopeName).Start(ctx, spanName(method, ""),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	defer span.End()
 
 	out := req.Clone(ctx) // a RoundTripper must not modify the request
-	propagator.Inject(ctx, propagation.HeaderCarrier(out.Header))
+	t.propagator.Inject(ctx, propagation.HeaderCarrier(out.Header))
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
 		span.RecordError(err)
@@ -83,6 +101,10 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
+	if why := resp.Header.Get(RefusedHeader); why != "" {
+		// The server did not continue the trace: the trace says so.
+		span.AddEvent("child refused", trace.WithAttributes(RefusedKey.String(why)))
+	}
 	if resp.StatusCode >= 400 {
 		span.SetStatus(codes.Error, "")
 		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
@@ -106,24 +128,4 @@ func errorType(err error) string {
 		return "timeout"
 	}
 	return "_OTHER"
-}
-
-// methodAttributes returns http.request.method as the semantic conventions
-// want it: a known method as is, anything else as _OTHER with the original
-// in http.request.method_original.
-func methodAttributes(method string) []attribute.KeyValue {
-	switch method {
-	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead,
-		http.MethodPatch, http.MethodOptions, http.MethodConnect, http.MethodTrace, "QUERY":
-		return []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(method)}
-	}
-	return []attribute.KeyValue{semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(method)}
-}
-
-// spanMethod is the method part of a span name: "HTTP" for unknown methods.
-func spanMethod(method string) string {
-	if len(methodAttributes(method)) > 1 {
-		return "HTTP"
-	}
-	return method
 }
