@@ -8,10 +8,6 @@ import (
 	"golang.org/x/tools/go/analysis/analysistest"
 )
 
-func TestAnalyzer(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), Analyzer, "a")
-}
-
 func TestList(t *testing.T) {
 	var buf bytes.Buffer
 	listing.Lock()

@@ -1,0 +1,70 @@
+package lint
+
+import (
+	"go/ast"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/inspect"
+	"golang.org/x/tools/go/ast/inspector"
+)
+
+// The packages whose API the analyzer knows.
+const (
+	DflagPath  = "bounded.dev/dflag"
+	AspectPath = "bounded.dev/aspect"
+)
+
+// Analyzer reports misuses of package dflag; see the package documentation.
+var Analyzer = &analysis.Analyzer{
+	Name:      "dflaglint",
+	Doc:       "check dynamic flag declarations (bounded.dev/dflag)\n\nReports call-site functions without //go:noinline, flag constructors outside package-level var initializers, and kinds or names that panic at run time. With -list, prints every flag declared instead.",
+	URL:       "https://pkg.go.dev/bounded.dev/dflag/lint",
+	Run:       run,
+	Requires:  []*analysis.Analyzer{inspect.Analyzer},
+	FactTypes: []analysis.Fact{new(noinlineFact), new(constructorFact), new(kindFact)},
+}
+
+var listMode bool
+
+func init() {
+	Analyzer.Flags.BoolVar(&listMode, "list", false, "print every flag declared, as kind:name@file:line, instead of reporting problems")
+}
+
+func run(pass *analysis.Pass) (any, error) {
+	insp := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
+	noinline := exportNoinline(pass)
+	exportKinds(pass)
+	exportWrappers(pass)
+
+	// The packages that implement the constructors call them inside
+	// functions on purpose, and test their panics: they are neither
+	// checked nor listed.
+	pkgPath := strings.TrimSuffix(pass.Pkg.Path(), "_test")
+	implementation := pkgPath == DflagPath || pkgPath == AspectPath
+
+	for cur := range insp.Root().Preorder((*ast.CallExpr)(nil)) {
+		call := cur.Node().(*ast.CallExpr)
+		ci := classify(pass, call)
+		if ci == nil {
+			continue
+		}
+		if listMode {
+			if (ci.role == roleConstructor || ci.role == roleCalls) && !implementation && !inWrapper(pass, call, ci) {
+				list(pass, call, ci)
+			}
+			continue
+		}
+		if implementation {
+			continue
+		}
+		checkKindAndName(pass, call, ci)
+		if ci.role == roleCalls && ci.fnArg < len(call.Args) {
+			checkCallsTarget(pass, call.Args[ci.fnArg], ci, noinline)
+		}
+		if ci.role == roleConstructor {
+			checkPlacement(pass, cur, call, ci)
+		}
+	}
+	return nil, nil
+}
