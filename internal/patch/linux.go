@@ -1,120 +1,91 @@
-//go:build linux && amd64
+//go:build linux
 
 package patch
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"os"
-	"reflect"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"unsafe"
-
-	"golang.org/x/arch/x86/x86asm"
-	"golang.org/x/sys/unix"
 )
 
-const (
-	opCall  = 0xE8 // CALL rel32
-	opTest  = 0xA9 // TEST EAX, imm32
-	siteLen = 5    // both instructions: opcode + 4 bytes
-)
+// engine is the Linux mechanism, parameterised by an instruction set.
+// The process has one, std; its state is the code itself plus the sites
+// Find verified and whether the kernel refused to make code writable.
+type engine struct {
+	isa  isa
+	text func() ([]textRange, error) // the text, located once
 
-// mu serialises every code write and guards verified and broken.
-var mu sync.Mutex
-
-var (
-	// verified maps each site that Find confirmed to its target. Apply
-	// writes nowhere else.
-	verified = map[uintptr]uintptr{}
+	// mu serialises every code write and guards the fields below.
+	mu sync.Mutex
+	// verified maps each site that Find confirmed to its two encodings.
+	// Apply writes nowhere else.
+	verified map[uintptr]*site
 	// broken is set once the kernel refused an mprotect for good; Status
-	// returns it and Apply writes nothing after it.
+	// returns it and Apply switches no call off after it.
 	broken error
-)
+}
 
-// textRange is a run of adjacent executable mappings of the executable.
-type textRange struct{ lo, hi uintptr }
+// site is a verified call site: its target and its two encodings.
+type site struct {
+	target    uintptr
+	call, off [maxSite]byte
+}
 
-func (r textRange) contains(addr, n uintptr) bool { return r.lo <= addr && addr+n <= r.hi }
+func newEngine(arch isa) *engine {
+	return &engine{isa: arch, text: sync.OnceValues(locateText), verified: map[uintptr]*site{}}
+}
 
-// text locates the executable's text once: the r-x mappings of
-// /proc/self/exe in /proc/self/maps, adjacent mappings merged.
-var text = sync.OnceValues(func() ([]textRange, error) {
-	maps, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTextNotFound, err)
-	}
-	exe, _ := os.Readlink("/proc/self/exe")
-	var st unix.Stat_t
-	haveStat := unix.Stat("/proc/self/exe", &st) == nil
-	ranges := parseMaps(maps, func(dev, inode, path string) bool {
-		if exe != "" && (path == exe || path == exe+" (deleted)") {
-			return true
-		}
-		if !haveStat || inode != strconv.FormatUint(st.Ino, 10) {
-			return false
-		}
-		maj, mnr, ok := strings.Cut(dev, ":")
-		if !ok {
-			return false
-		}
-		a, err1 := strconv.ParseUint(maj, 16, 32)
-		b, err2 := strconv.ParseUint(mnr, 16, 32)
-		return err1 == nil && err2 == nil && uint32(a) == unix.Major(st.Dev) && uint32(b) == unix.Minor(st.Dev)
-	})
-	if len(ranges) == 0 {
-		return nil, fmt.Errorf("%w: no executable mapping of %s in /proc/self/maps", ErrTextNotFound, cmp.Or(exe, "/proc/self/exe"))
-	}
-	return ranges, nil
-})
+// std is the process's engine.
+var std = newEngine(arch)
 
-// parseMaps returns the executable mappings that isExe accepts, sorted and
-// with adjacent mappings merged.
-func parseMaps(maps []byte, isExe func(dev, inode, path string) bool) []textRange {
-	var ranges []textRange
-	for line := range bytes.Lines(maps) {
-		// lo-hi perms offset dev inode [path]; the path may hold spaces.
-		f := strings.Fields(string(line))
-		if len(f) < 6 || len(f[1]) < 3 || f[1][0] != 'r' || f[1][2] != 'x' {
-			continue
-		}
-		path := strings.TrimSpace(string(line))
-		for range 5 {
-			_, path, _ = strings.Cut(path, " ")
-			path = strings.TrimLeft(path, " ")
-		}
-		if !isExe(f[3], f[4], path) {
-			continue
-		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			continue
-		}
-		l, err1 := strconv.ParseUint(lo, 16, 64)
-		h, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || l >= h {
-			continue
-		}
-		ranges = append(ranges, textRange{uintptr(l), uintptr(h)})
+func unsupported() error {
+	return fmt.Errorf("%w: %s/%s: call sites are patched only on linux/amd64; they keep calling", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
+}
+
+// Find returns every direct call to the function whose entry is target,
+// sorted by address. target is a function value's code pointer, as
+// reflect.ValueOf(fn).Pointer() returns for a top-level function. The
+// sites are remembered: [Apply] writes only to sites that Find returned.
+func Find(target uintptr) ([]Site, error) {
+	if std.isa == nil {
+		return nil, unsupported()
 	}
-	slices.SortFunc(ranges, func(a, b textRange) int { return cmp.Compare(a.lo, b.lo) })
-	var merged []textRange
-	for _, r := range ranges {
-		if n := len(merged); n > 0 && merged[n-1].hi >= r.lo {
-			merged[n-1].hi = max(merged[n-1].hi, r.hi)
-			continue
+	return std.find(target)
+}
+
+// Apply puts each site in the state its Change asks for and sets the
+// change's Calls and Err. It sorts changes by address (stably) in place.
+// See engine.apply for the protocol.
+func Apply(changes []Change) (written int, err error) {
+	if std.isa == nil {
+		err := unsupported()
+		for i := range changes {
+			changes[i].Calls, changes[i].Err = true, err
 		}
-		merged = append(merged, r)
+		return 0, err
 	}
-	return merged
+	return std.apply(changes)
+}
+
+// Status reports whether this process can patch call sites: nil once the
+// engine has found, switched off and on again, and executed a call site of
+// its own (the first call does that; later calls return its result), and
+// the kernel has not refused an mprotect since. The error wraps
+// ErrUnsupported, ErrTextNotFound, ErrMprotect or ErrNoCallSites.
+func Status() error {
+	if std.isa == nil {
+		return unsupported()
+	}
+	std.mu.Lock()
+	b := std.broken
+	std.mu.Unlock()
+	if b != nil {
+		return b
+	}
+	return selfTestResult()
 }
 
 // pointer converts an address in text to a pointer (the double
@@ -124,39 +95,26 @@ func pointer(addr uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Poi
 // mem returns the n bytes of text at addr.
 func mem(addr, n uintptr) []byte { return unsafe.Slice((*byte)(pointer(addr)), n) }
 
-// callsTo reports whether the rel32 of the 5-byte instruction at addr
-// targets target.
-func callsTo(addr, target uintptr) bool {
-	rel := int32(binary.LittleEndian.Uint32(mem(addr+1, 4)))
-	return addr+siteLen+uintptr(int64(rel)) == target
-}
-
-func rangeOf(ranges []textRange, addr, n uintptr) (textRange, bool) {
-	for _, r := range ranges {
-		if r.contains(addr, n) {
-			return r, true
-		}
+func funcName(pc uintptr) string {
+	if f := runtime.FuncForPC(pc); f != nil {
+		return f.Name()
 	}
-	return textRange{}, false
+	return fmt.Sprintf("the function at %#x", pc)
 }
 
-// Find returns every direct call to the function whose entry is target,
-// sorted by address. target is a function value's code pointer, as
-// reflect.ValueOf(fn).Pointer() returns for a top-level function. The
-// sites are remembered: [Apply] writes only to sites that Find returned.
-func Find(target uintptr) ([]Site, error) {
-	ranges, err := text()
+func (e *engine) find(target uintptr) ([]Site, error) {
+	ranges, err := e.text()
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := rangeOf(ranges, target, 1); !ok {
-		return nil, fmt.Errorf("%w: function entry %#x is not in the executable's text (a plugin or a shared library?)", ErrTextNotFound, target)
+		return nil, fmt.Errorf("%w: %s (entry %#x) is in %s, outside the text of %s, the module the engine is linked into: only a module's own direct calls are patched (calls into a plugin or another shared library go through its PLT, not a direct call)", ErrTextNotFound, funcName(target), target, moduleOf(target), moduleOf(self))
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var sites []Site
 	for _, r := range ranges {
-		cands := scan(r, target)
+		cands := e.candidates(r, target)
 		for len(cands) > 0 {
 			// Candidates are sorted and functions are contiguous, so the
 			// candidates of one function are neighbours.
@@ -171,9 +129,8 @@ func Find(target uintptr) ([]Site, error) {
 			for n < len(cands) && cands[n] < end {
 				n++
 			}
-			for _, addr := range confirm(r, entry, end, cands[:n], target) {
-				sites = append(sites, describe(addr, target))
-				verified[addr] = target
+			for _, addr := range e.confirm(r, entry, end, cands[:n], target) {
+				sites = append(sites, e.describe(addr, target))
 			}
 			cands = cands[n:]
 		}
@@ -184,16 +141,29 @@ func Find(target uintptr) ([]Site, error) {
 	return sites, nil
 }
 
-func funcName(pc uintptr) string {
-	if f := runtime.FuncForPC(pc); f != nil {
-		return f.Name()
+// candidates returns the addresses in r of direct calls to target, and of
+// sites of target that Find verified earlier and that are switched off,
+// in increasing order. e.mu is held.
+func (e *engine) candidates(r textRange, target uintptr) []uintptr {
+	var cands []uintptr
+	e.isa.calls(mem(r.lo, r.hi-r.lo), r.lo, func(addr, t uintptr) {
+		if t == target {
+			cands = append(cands, addr)
+		}
+	})
+	n := uintptr(e.isa.siteLen())
+	for addr, s := range e.verified {
+		if s.target == target && r.contains(addr, n) && bytes.Equal(mem(addr, n), s.off[:n]) {
+			cands = append(cands, addr)
+		}
 	}
-	return fmt.Sprintf("the function at %#x", pc)
+	slices.Sort(cands)
+	return cands
 }
 
 // describe reports the site at addr, which Find confirmed.
-func describe(addr, target uintptr) Site {
-	s := Site{Addr: addr, Target: target, Call: mem(addr, 1)[0] == opCall}
+func (e *engine) describe(addr, target uintptr) Site {
+	s := Site{Addr: addr, Target: target, Call: e.state(addr) == stateCall}
 	if f := runtime.FuncForPC(addr); f != nil {
 		s.Func = f.Name()
 		// FileLine wants a PC inside the instruction: addr is its
@@ -201,32 +171,6 @@ func describe(addr, target uintptr) Site {
 		s.File, s.Line = f.FileLine(addr)
 	}
 	return s
-}
-
-// scan returns the addresses in r of E8 rel32 targeting target, and of A9
-// instructions that Find verified earlier as sites of target (sites that
-// are switched off), in increasing order.
-func scan(r textRange, target uintptr) []uintptr {
-	var cands []uintptr
-	b := mem(r.lo, r.hi-r.lo)
-	for i := 0; i+siteLen <= len(b); {
-		j := bytes.IndexByte(b[i:len(b)-siteLen+1], opCall)
-		if j < 0 {
-			break
-		}
-		i += j
-		if addr := r.lo + uintptr(i); callsTo(addr, target) {
-			cands = append(cands, addr)
-		}
-		i++
-	}
-	for addr, t := range verified {
-		if t == target && r.contains(addr, siteLen) && mem(addr, 1)[0] == opTest && callsTo(addr, target) {
-			cands = append(cands, addr)
-		}
-	}
-	slices.Sort(cands)
-	return cands
 }
 
 // funcEnd returns the end of the function starting at entry: the first
@@ -257,286 +201,72 @@ func funcEnd(r textRange, entry uintptr) uintptr {
 }
 
 // confirm decodes the function [entry, end) from its entry and returns the
-// candidates the decoder lands on exactly and decodes as a 5-byte CALL to
-// target (or, for a site switched off, a 5-byte TEST EAX, imm32). Decoding
-// stops at the end of the function or at the first byte sequence the
-// decoder rejects; candidates after that are refused.
-func confirm(r textRange, entry, end uintptr, cands []uintptr, target uintptr) []uintptr {
+// candidates the decoder lands on exactly and that hold a call to target
+// (or the switched-off encoding of a site verified earlier), after
+// recording them in e.verified. Decoding stops at the end of the function
+// or at the first byte sequence the decoder rejects; candidates after that
+// are refused. e.mu is held.
+func (e *engine) confirm(r textRange, entry, end uintptr, cands []uintptr, target uintptr) []uintptr {
 	var ok []uintptr
+	n := e.isa.siteLen()
 	code := mem(entry, min(end, r.hi)-entry)
-	pc := uintptr(0)
-	for pc < uintptr(len(code)) {
-		inst, err := x86asm.Decode(code[pc:], 64)
-		if err != nil || inst.Len == 0 {
+	for pc := 0; pc < len(code); {
+		l, err := e.isa.instLen(code[pc:])
+		if err != nil {
 			break
 		}
-		addr := entry + pc
+		addr := entry + uintptr(pc)
 		for len(cands) > 0 && cands[0] < addr {
 			cands = cands[1:] // inside an instruction: not a site
 		}
-		if len(cands) > 0 && cands[0] == addr && inst.Len == siteLen && isSite(inst, addr, target) {
-			ok = append(ok, addr)
+		if len(cands) > 0 && cands[0] == addr {
 			cands = cands[1:]
+			if l == n && pc+n <= len(code) && e.record(addr, target, code[pc:pc+n]) {
+				ok = append(ok, addr)
+			}
 		}
-		pc += uintptr(inst.Len)
+		pc += l
 	}
 	return ok
 }
 
-// isSite reports whether the decoded instruction at addr is a call to
-// target or the A9 form of one.
-func isSite(inst x86asm.Inst, addr, target uintptr) bool {
-	switch inst.Op {
-	case x86asm.CALL:
-		rel, ok := inst.Args[0].(x86asm.Rel)
-		return ok && addr+siteLen+uintptr(int64(rel)) == target
-	case x86asm.TEST:
-		return inst.Args[0] == x86asm.EAX && mem(addr, 1)[0] == opTest && callsTo(addr, target)
+// record verifies that b, the bytes of the instruction at addr, are a call
+// to target or the switched-off encoding of a site verified earlier, and
+// records the site. e.mu is held.
+func (e *engine) record(addr, target uintptr, b []byte) bool {
+	n := e.isa.siteLen()
+	if s := e.verified[addr]; s != nil {
+		return s.target == target && (bytes.Equal(b, s.call[:n]) || bytes.Equal(b, s.off[:n]))
 	}
-	return false
-}
-
-// checkSite verifies, with mu held, that addr is a site Find confirmed for
-// target and still holds E8 or A9 with a displacement to target. It
-// returns the current opcode byte.
-func checkSite(ranges []textRange, addr, target uintptr) (byte, error) {
-	if _, ok := rangeOf(ranges, addr, siteLen); !ok {
-		return 0, fmt.Errorf("%w: %#x is outside the executable's text", ErrNotSite, addr)
-	}
-	op := mem(addr, 1)[0]
-	if t, ok := verified[addr]; !ok || t != target {
-		return op, fmt.Errorf("%w: %#x was not returned by Find for %#x", ErrNotSite, addr, target)
-	}
-	if op != opCall && op != opTest {
-		return op, fmt.Errorf("%w: the opcode at %#x is %#02x, neither E8 nor A9", ErrNotSite, addr, op)
-	}
-	if !callsTo(addr, target) {
-		return op, fmt.Errorf("%w: the displacement at %#x no longer targets %#x", ErrNotSite, addr, target)
-	}
-	return op, nil
-}
-
-var pageSize = uintptr(unix.Getpagesize())
-
-// Apply puts each site in the state its Change asks for and sets the
-// change's Calls and Err. It sorts changes by address (stably) in place.
-//
-// Every write goes through one lock. Before each write Apply re-checks
-// that the site is one Find returned, that its opcode is E8 or A9 and that
-// its displacement still targets the function; it writes only the opcode
-// byte, and only where the byte differs from the wanted one. The sites are
-// grouped into runs of neighbouring pages, each made writable with one
-// mprotect(PROT_READ|PROT_WRITE|PROT_EXEC) and restored with one
-// mprotect(PROT_READ|PROT_EXEC). The downgrade shoots down the pages' TLB
-// entries on every CPU running the process, an interrupt that serialises
-// those CPUs; Apply then also calls membarrier(PRIVATE_EXPEDITED_SYNC_CORE)
-// when the kernel supports it. When Apply returns, every thread executes
-// the new instructions.
-//
-// It returns the number of bytes written and the first error met; the
-// changes say which sites failed. A site that could not be written keeps
-// the instruction it had (Calls says which).
-func Apply(changes []Change) (written int, err error) {
-	slices.SortStableFunc(changes, func(a, b Change) int { return cmp.Compare(a.Addr, b.Addr) })
-	ranges, err := text()
-	if err != nil {
-		for i := range changes {
-			changes[i].Err = err
-			changes[i].Calls = true
-		}
-		return 0, err
-	}
-	mu.Lock()
-	defer mu.Unlock()
-
-	// Verify everything and mark the sites that need a write.
-	var firstErr error
-	for i := range changes {
-		c := &changes[i]
-		c.write = false
-		op, err := checkSite(ranges, c.Addr, c.Target)
-		c.Calls, c.Err = op == opCall, err
-		switch {
-		case err != nil:
-			firstErr = cmp.Or(firstErr, err)
-		case op == want(c.Call):
-			// Never write a byte that already holds the value.
-		case broken != nil:
-			c.Err = broken
-			firstErr = cmp.Or(firstErr, broken)
-		default:
-			c.write = true
-		}
-	}
-
-	// One mprotect pair per run of neighbouring pages.
-	for i := 0; i < len(changes); {
-		if !changes[i].write {
-			i++
-			continue
-		}
-		first := changes[i].Addr / pageSize
-		last, j := first, i+1
-		for ; j < len(changes); j++ {
-			if !changes[j].write {
-				continue
-			}
-			p := changes[j].Addr / pageSize
-			if p > last+1 {
-				break
-			}
-			last = p
-		}
-		w, err := writeRun(ranges, changes[i:j], first, last)
-		written += w
-		firstErr = cmp.Or(firstErr, err)
-		i = j
-	}
-	if written > 0 {
-		stats.batches.Add(1)
-		stats.bytes.Add(uint64(written))
-		if syncCore() {
-			membarrier(membarrierPrivateExpeditedSyncCore)
-			stats.membarriers.Add(1)
-		}
-	}
-	return written, firstErr
-}
-
-func want(call bool) byte {
-	if call {
-		return opCall
-	}
-	return opTest
-}
-
-// writeRun makes pages [first, last] writable, writes the opcode bytes of
-// the changes marked for writing, and restores the pages. mu is held.
-func writeRun(ranges []textRange, changes []Change, first, last uintptr) (written int, err error) {
-	pages := mem(first*pageSize, (last-first+1)*pageSize)
-	stats.mprotects.Add(1)
-	if err := unix.Mprotect(pages, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
-		err = fmt.Errorf("%w: making %d page(s) at %#x writable: %v (SELinux execmem/execmod, PaX MPROTECT or a seccomp filter forbids writable code); the sites keep their instructions", ErrMprotect, last-first+1, first*pageSize, err)
-		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			broken = err
-		}
-		for i := range changes {
-			if changes[i].write {
-				changes[i].Err = err
-			}
-		}
-		return 0, err
-	}
-	stats.pages.Add(uint64(last - first + 1))
-	for i := range changes {
-		c := &changes[i]
-		if !c.write {
-			continue
-		}
-		// Re-check under the lock, right before the write.
-		op, cerr := checkSite(ranges, c.Addr, c.Target)
-		if cerr != nil {
-			c.Calls, c.Err = op == opCall, cerr
-			err = cmp.Or(err, cerr)
-			continue
-		}
-		if b := want(c.Call); op != b {
-			mem(c.Addr, 1)[0] = b // one byte: never a torn instruction
-			written++
-		}
-		c.Calls = c.Call
-	}
-	stats.mprotects.Add(1)
-	if err := unix.Mprotect(pages, unix.PROT_READ|unix.PROT_EXEC); err != nil {
-		// The bytes are written and still executable, but the text stays
-		// writable: refuse any further write.
-		broken = fmt.Errorf("%w: restoring %d page(s) at %#x to r-x: %v; code patching is disabled", ErrMprotect, last-first+1, first*pageSize, err)
-		return written, broken
-	}
-	return written, err
-}
-
-// membarrier(2) commands (linux/membarrier.h).
-const (
-	membarrierQuery                            = 0
-	membarrierPrivateExpeditedSyncCore         = 1 << 5
-	membarrierRegisterPrivateExpeditedSyncCore = 1 << 6
-)
-
-func membarrier(cmd uintptr) error {
-	_, _, e := unix.Syscall(unix.SYS_MEMBARRIER, cmd, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-// syncCore registers the process for membarrier SYNC_CORE once and reports
-// whether it can be used. Without it, the mprotect downgrade's TLB
-// shootdown is the barrier.
-var syncCore = sync.OnceValue(func() bool {
-	r, _, e := unix.Syscall(unix.SYS_MEMBARRIER, membarrierQuery, 0, 0)
-	const need = membarrierPrivateExpeditedSyncCore | membarrierRegisterPrivateExpeditedSyncCore
-	if e != 0 || r&need != need {
+	if t, ok := e.isa.callTarget(b, addr); !ok || t != target {
 		return false
 	}
-	return membarrier(membarrierRegisterPrivateExpeditedSyncCore) == nil
-})
-
-// Status reports whether this process can patch call sites: nil once the
-// engine has found, switched off and on again, and executed a call site of
-// its own (the first call does that; later calls return its result). The
-// error wraps ErrTextNotFound, ErrMprotect or ErrNoCallSites.
-func Status() error {
-	mu.Lock()
-	b := broken
-	mu.Unlock()
-	if b != nil {
-		return b
-	}
-	return status()
+	s := &site{target: target}
+	copy(s.call[:], b)
+	e.isa.off(s.off[:n], b)
+	e.verified[addr] = s
+	return true
 }
 
-var status = sync.OnceValue(selfTest)
+// What a verified site holds.
+const (
+	stateNone = iota // neither encoding: not a site any more
+	stateCall
+	stateOff
+)
 
-var probeHits atomic.Uint64
-
-//go:noinline
-func probeTarget() { probeHits.Add(1) }
-
-//go:noinline
-func probeCaller() { probeTarget() }
-
-// selfTest patches the engine's own probe site and checks that the call
-// stops and resumes.
-func selfTest() error {
-	target := reflect.ValueOf(probeTarget).Pointer()
-	sites, err := Find(target)
-	if err != nil {
-		return fmt.Errorf("self-test: %w", err)
+// state returns what the verified site at addr holds. e.mu is held.
+func (e *engine) state(addr uintptr) int {
+	s := e.verified[addr]
+	if s == nil {
+		return stateNone
 	}
-	var probe []Change
-	for _, s := range sites {
-		if strings.HasSuffix(s.Func, ".probeCaller") {
-			probe = append(probe, Change{Addr: s.Addr, Target: target})
-		}
+	n := uintptr(e.isa.siteLen())
+	switch b := mem(addr, n); {
+	case bytes.Equal(b, s.call[:n]):
+		return stateCall
+	case bytes.Equal(b, s.off[:n]):
+		return stateOff
 	}
-	if len(probe) != 1 {
-		return fmt.Errorf("%w: self-test found %d calls in probeCaller, want 1", ErrNoCallSites, len(probe))
-	}
-	if _, err := Apply(probe); err != nil {
-		return fmt.Errorf("self-test: %w", err)
-	}
-	before := probeHits.Load()
-	probeCaller()
-	skipped := probeHits.Load() == before
-	probe[0].Call = true
-	if _, err := Apply(probe); err != nil {
-		return fmt.Errorf("self-test: %w", err)
-	}
-	probeCaller()
-	if !skipped || probeHits.Load() != before+1 {
-		return fmt.Errorf("self-test: the patched probe call did not stop and resume (skipped %v, hits %d, want %d)", skipped, probeHits.Load(), before+1)
-	}
-	return nil
+	return stateNone
 }

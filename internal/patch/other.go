@@ -1,4 +1,4 @@
-//go:build !(linux && amd64)
+//go:build !linux
 
 package patch
 
@@ -9,7 +9,7 @@ import (
 
 var errPlatform = fmt.Errorf("%w: %s/%s: call sites are patched only on linux/amd64; they keep calling", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
 
-// Find reports ErrUnsupported: call sites are found only on linux/amd64.
+// Find reports ErrUnsupported: call sites are found only on Linux.
 func Find(target uintptr) ([]Site, error) { return nil, errPlatform }
 
 // Apply writes nothing and reports ErrUnsupported; every site keeps
@@ -21,5 +21,5 @@ func Apply(changes []Change) (written int, err error) {
 	return 0, errPlatform
 }
 
-// Status reports ErrUnsupported: code is patched only on linux/amd64.
+// Status reports ErrUnsupported: code is patched only on Linux.
 func Status() error { return errPlatform }

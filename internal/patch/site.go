@@ -1,25 +1,3 @@
-// Package patch is the cross-modifying-code engine behind dflag's call
-// sites: it finds the direct calls to a function in the running
-// executable's machine code and switches each of them between the call and
-// an instruction of the same length that does nothing, by rewriting one
-// opcode byte.
-//
-// On linux/amd64 a call site is the 5-byte instruction E8 rel32 (CALL). It
-// is disabled by writing A9 over the opcode byte, which turns the
-// instruction into A9 imm32 (TEST EAX, imm32): same length, same four
-// bytes after the opcode, no effect but on the flags, which a call
-// clobbers anyway. Enabling writes E8 back.
-//
-// Sites are found without a symbol table: the executable's text is located
-// through the process's own mappings (/proc/self/maps, the r-x mappings of
-// /proc/self/exe), scanned for E8 rel32 whose target is the function's
-// entry, and every candidate is confirmed by decoding its enclosing
-// function (found with [runtime.FuncForPC], whose pclntab survives
-// stripping) from that function's entry: a candidate is a site only if the
-// decoder lands exactly on it and decodes a 5-byte CALL to the target.
-//
-// Every write is re-verified and serialised: see [Apply]. On other
-// platforms every function of this package reports [ErrUnsupported].
 package patch
 
 import (
@@ -30,7 +8,8 @@ import (
 // The reasons why sites cannot be found or patched. Errors returned by this
 // package wrap one of them (test with errors.Is) and add the details.
 var (
-	// ErrUnsupported: the platform is not linux/amd64.
+	// ErrUnsupported: the engine has no instruction set for the
+	// platform (it patches linux/amd64).
 	ErrUnsupported = errors.New("unsupported platform")
 	// ErrMprotect: the kernel refused to make text writable (SELinux
 	// execmem/execmod, PaX MPROTECT, a seccomp filter).
@@ -54,14 +33,14 @@ type Site struct {
 	Func   string  // the function containing the call (innermost if inlined)
 	File   string  // source file of the call, as the binary records it
 	Line   int     // source line of the call
-	Call   bool    // the site currently executes the call (E8), not A9
+	Call   bool    // the site currently executes the call, not the switched-off instruction
 }
 
 // Change asks [Apply] to put one site in a state.
 type Change struct {
 	Addr   uintptr // the site's address, as reported by Find
 	Target uintptr // the function the site calls
-	Call   bool    // wanted: true for the call (E8), false for A9
+	Call   bool    // wanted: true for the call, false for the switched-off instruction
 
 	// Set by Apply.
 	Calls bool  // the site executes the call after Apply
@@ -74,7 +53,7 @@ type Change struct {
 type Stats struct {
 	Mprotects   uint64 // mprotect system calls (two per run of pages)
 	Pages       uint64 // pages made writable, summed over runs
-	Bytes       uint64 // opcode bytes written
+	Bytes       uint64 // bytes stored into code (one per site written on amd64)
 	Batches     uint64 // Apply calls that wrote at least one byte
 	Membarriers uint64 // membarrier(SYNC_CORE) calls
 }
