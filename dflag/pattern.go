@@ -5,18 +5,86 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 )
 
 // A matcher is a compiled pattern, matched against full names anchored at
 // offset 0: a name matches when the pattern matches a prefix of it (the C
 // library accepts a regexec match only where it starts at offset 0).
+//
+// Most patterns start with a literal ("request_tracing:", "breaker:recs@"),
+// and most records do not start with it: match compares that literal
+// first, so a record that cannot match costs a string comparison, and a
+// pattern that is all literal needs no regexp at all.
 type matcher struct {
-	re *regexp.Regexp // \A(?:pattern), in Perl syntax so that \A anchors for real
+	prefix   string         // every matching name starts with prefix
+	complete bool           // the pattern is prefix itself: no regexp needed
+	re       *regexp.Regexp // \A(?:pattern), in Perl syntax so that \A anchors for real
+}
+
+// candidates returns the records that m can match within kind (every kind
+// when kind is ""; m nil matches every record of kind): the run of the
+// name-sorted index that starts with m's literal prefix, or kind's records
+// if they are fewer. Callers still check the kind and m.match. reg.mu must
+// be held.
+func candidates(kind string, m *matcher) []*Flag {
+	all := reg.all
+	if kind != "" {
+		all = reg.byKind[kind]
+	}
+	if m == nil || m.prefix == "" {
+		return all
+	}
+	// Names with the prefix are contiguous in the sorted index.
+	s := reg.sorted
+	lo, _ := slices.BinarySearchFunc(s, m.prefix, func(f *Flag, p string) int { return strings.Compare(f.full, p) })
+	n := sort.Search(len(s)-lo, func(i int) bool { return !strings.HasPrefix(s[lo+i].full, m.prefix) })
+	if run := s[lo : lo+n]; len(run) < len(all) {
+		return run
+	}
+	return all
 }
 
 // match reports whether the pattern matches a prefix of name.
-func (m *matcher) match(name string) bool { return m.re.MatchString(name) }
+func (m *matcher) match(name string) bool {
+	if len(name) < len(m.prefix) || name[:len(m.prefix)] != m.prefix {
+		return false
+	}
+	return m.complete || m.re.MatchString(name)
+}
+
+// literalPrefix returns the literal that every match of re starts with, and
+// whether re matches exactly that literal. atStart says that re is matched
+// at offset 0, where ^ always holds.
+func literalPrefix(re *syntax.Regexp, atStart bool) (prefix string, complete bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch:
+		return "", true
+	case syntax.OpBeginText, syntax.OpBeginLine:
+		return "", atStart
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return "", false
+		}
+		return string(re.Rune), true
+	case syntax.OpCapture:
+		return literalPrefix(re.Sub[0], atStart)
+	case syntax.OpConcat:
+		var b strings.Builder
+		for _, sub := range re.Sub {
+			p, c := literalPrefix(sub, atStart && b.Len() == 0)
+			b.WriteString(p)
+			if !c {
+				return b.String(), false
+			}
+		}
+		return b.String(), true
+	}
+	return "", false
+}
 
 // patterns caches compiled patterns: programs tend to reuse a few.
 var patterns struct {
@@ -67,7 +135,9 @@ func build(pattern string) (*matcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("internal error recompiling %q: %v", anchored.String(), err)
 	}
-	return &matcher{re: c}, nil
+	m := &matcher{re: c}
+	m.prefix, m.complete = literalPrefix(re, true)
+	return m, nil
 }
 
 // PatternError reports a pattern that is not a valid POSIX extended

@@ -2,7 +2,9 @@ package dflag
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -62,4 +64,38 @@ func FuzzPatternAnchored(f *testing.F) {
 			t.Fatalf("pattern %q, name %q: match %v, want %v (FindStringIndex %v)", pattern, name, got, want, loc)
 		}
 	})
+}
+
+// TestCandidatesAgreeWithAFullScan checks that the prefix index selects
+// exactly the records a scan of every record with the matcher selects.
+func TestCandidatesAgreeWithAFullScan(t *testing.T) {
+	for i := range 30 {
+		register(newFlag(FeatureMode, "cand", fmt.Sprintf("r%d", i%7), "", "x.go", i, 0))
+		register(newFlag(FeatureMode, "cand_b", fmt.Sprintf("r%d", i%5), "", "x.go", i, 0))
+	}
+	for _, p := range []string{"", "cand", "cand:", "cand_b:r1", "cand:r1@", "cand:r1@x.go:8$", "cand:r[12]", ".*r1", "cand_b:r4@x.go:29", "zzz", "cand:r9", "c"} {
+		m, err := compile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"", "cand", "cand_b"} {
+			reg.mu.Lock()
+			var want, got []*Flag
+			for _, f := range reg.all {
+				if (kind == "" || f.kind == kind) && m.match(f.full) {
+					want = append(want, f)
+				}
+			}
+			for _, f := range candidates(kind, m) {
+				if (kind == "" || f.kind == kind) && m.match(f.full) {
+					got = append(got, f)
+				}
+			}
+			reg.mu.Unlock()
+			slices.SortFunc(got, func(a, b *Flag) int { return a.seq - b.seq })
+			if !slices.Equal(got, want) {
+				t.Errorf("pattern %q kind %q: candidates give %d records, a full scan %d", p, kind, len(got), len(want))
+			}
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package dflag
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -10,6 +13,7 @@ var reg struct {
 	mu          sync.Mutex
 	all         []*Flag            // in registration order
 	byKind      map[string][]*Flag // index for the kind operations
+	sorted      []*Flag            // by full name, then seq: a pattern's literal prefix is a run
 	holds       map[string]uint64  // kind-wide activations that also apply to later flags
 	initialized bool
 	initErr     error
@@ -36,6 +40,10 @@ func registerLocked(f *Flag) {
 		reg.byKind = make(map[string][]*Flag)
 	}
 	reg.byKind[f.kind] = append(reg.byKind[f.kind], f)
+	i, _ := slices.BinarySearchFunc(reg.sorted, f, func(a, b *Flag) int {
+		return cmp.Or(strings.Compare(a.full, b.full), cmp.Compare(a.seq, b.seq))
+	})
+	reg.sorted = slices.Insert(reg.sorted, i, f)
 	if f.addr == 0 {
 		f.on.Store(f.want())
 	}
@@ -162,14 +170,11 @@ func control(op Op, kind, pattern string) (int, error) {
 // controlLocked is control with reg.mu held and the pattern compiled (m is
 // nil when every record of kind matches).
 func controlLocked(op Op, kind, pattern string, m *matcher) Event {
-	fs := reg.all
-	if kind != "" {
-		fs = reg.byKind[kind]
-	}
+	fs := candidates(kind, m)
 	ev := Event{Op: op, Kind: kind, Pattern: pattern}
 	var sites []*Flag
 	for _, f := range fs {
-		if m != nil && !m.match(f.full) {
+		if kind != "" && f.kind != kind || m != nil && !m.match(f.full) {
 			continue
 		}
 		ev.Matched++
