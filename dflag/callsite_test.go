@@ -17,6 +17,7 @@ import (
 
 	"bounded.dev/dflag"
 	"bounded.dev/internal/patch"
+	"bounded.dev/internal/patch/seccomp"
 )
 
 // Each test patches its own target so that the tests stay independent.
@@ -419,4 +420,62 @@ func TestCallSitesStress(t *testing.T) {
 		t.Errorf("%d calls ran after ActivateKind, want 1000", got)
 	}
 	dflag.DeactivateKind("cs_stress", "")
+}
+
+var faultHits atomic.Int64
+
+//go:noinline
+func csFaultOpt() { faultHits.Add(1) }
+
+//go:noinline
+func csFaultDefault() { faultHits.Add(10) }
+
+//go:noinline
+func callFault() { csFaultOpt(); csFaultDefault() }
+
+// TestCallSitesTruthfulUnderFault switches call sites in a child process
+// whose seccomp filter refuses to make code writable: whatever the
+// registry's control calls return, every record's On says whether its
+// call runs.
+func TestCallSitesTruthfulUnderFault(t *testing.T) {
+	if !seccomp.Child(t) {
+		return
+	}
+	// Registered in the child only, after Init: the Opt site is switched
+	// off, the Default site runs.
+	if n, err := dflag.OptCalls("cs_fault", "opt", csFaultOpt); n != 1 || err != nil {
+		t.Fatalf("OptCalls = %d, %v", n, err)
+	}
+	if n, err := dflag.DefaultCalls("cs_fault", "default", csFaultDefault); n != 1 || err != nil {
+		t.Fatalf("DefaultCalls = %d, %v", n, err)
+	}
+	check := func(when string) {
+		t.Helper()
+		before := faultHits.Load()
+		callFault()
+		ran := faultHits.Load() - before
+		for _, s := range csList(t, "cs_fault:") {
+			runs := ran == 1 || ran == 11
+			if strings.HasPrefix(s.Name, "cs_fault:default@") {
+				runs = ran >= 10
+			}
+			if s.On != runs {
+				t.Errorf("%s: %s: On = %v, but the call runs = %v", when, s.Name, s.On, runs)
+			}
+		}
+	}
+	check("before the filter")
+	if err := seccomp.Install(seccomp.Rule{Write: true}); err != nil {
+		t.Skipf("cannot install a seccomp filter here: %v", err)
+	}
+	an, aerr := dflag.Activate("cs_fault:opt@")
+	dn, derr := dflag.Deactivate("cs_fault:default@")
+	if an != 1 || dn != 1 {
+		t.Fatalf("Activate matched %d, Deactivate %d; want 1 each", an, dn)
+	}
+	t.Logf("under the filter: Activate: %v; Deactivate: %v", aerr, derr)
+	check("under the filter")
+	if err := dflag.PatchStatus(); !errors.Is(err, patch.ErrMprotect) {
+		t.Errorf("PatchStatus = %v, want ErrMprotect", err)
+	}
 }
