@@ -18,11 +18,11 @@ const (
 // Analyzer reports misuses of package dflag; see the package documentation.
 var Analyzer = &analysis.Analyzer{
 	Name:      "dflaglint",
-	Doc:       "check dynamic flag declarations (bounded.dev/dflag)\n\nReports call-site functions without //go:noinline, flag constructors outside package-level var initializers, and kinds or names that panic at run time. With -list, prints every flag declared instead.",
+	Doc:       "check dynamic flag declarations (bounded.dev/dflag)\n\nReports call-site functions without //go:noinline, flag constructors outside package-level var initializers, kinds or names that panic at run time, and calls of On the compiler cannot inline. With -list, prints every flag declared instead.",
 	URL:       "https://pkg.go.dev/bounded.dev/dflag/lint",
 	Run:       run,
 	Requires:  []*analysis.Analyzer{inspect.Analyzer},
-	FactTypes: []analysis.Fact{new(noinlineFact), new(constructorFact), new(kindFact)},
+	FactTypes: []analysis.Fact{new(noinlineFact), new(constructorFact), new(kindFact), new(inlinesOnFact)},
 }
 
 var listMode bool
@@ -66,5 +66,6 @@ func run(pass *analysis.Pass) (any, error) {
 			checkPlacement(pass, cur, call, ci)
 		}
 	}
+	checkOn(pass, insp, !listMode && !implementation)
 	return nil, nil
 }

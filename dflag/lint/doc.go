@@ -12,7 +12,40 @@
 //     initializer of a package-level var: each call makes a new record, so a
 //     constructor in a function leaks a record per call;
 //   - constant kinds that are not identifiers, and constant names that are
-//     empty or contain '@', a newline or NUL, which panic at run time.
+//     empty or contain '@', a newline or NUL, which panic at run time;
+//   - calls of (*dflag.Flag).On that the compiler cannot inline (below),
+//     with a suggested fix that adds import _ "bounded.dev/dflag".
+//
+// # When On is inlined
+//
+// (*dflag.Flag).On is one atomic load when the compiler inlines it, and a
+// CALL otherwise (BenchmarkOn in bounded.dev/bench measures both; see
+// docs/benchmarks.md). The compiler inlines a function from another
+// package only if that function's body is in the export data it reads for
+// the package being compiled, and the body of On is there exactly when
+// the package being compiled
+//
+//   - imports bounded.dev/dflag, in any form (a blank import is enough), or
+//   - directly imports a package that itself inlined On: that called On, or
+//     took a method value f.On, while it could inline On by this same rule.
+//     The compiler re-exports the body of every function it inlined (see
+//     exportBody in cmd/compile/internal/noder/linker.go), so this chains
+//     through packages that call On, and stops at one that does not.
+//
+// The type a flag variable is declared with does not matter, only the
+// imports do: a package that imports only bounded.dev/aspect or
+// bounded.dev/phase calls On out of line, one that imports
+// bounded.dev/tracing (whose helpers inline On) inlines it. A method
+// expression (*dflag.Flag).On inlines nothing. TestOnInliningMatchesCompiler
+// holds this rule to go build -gcflags=-m=2 on the module in
+// testdata/compiler. (Builds with -gcflags=-l inline nothing at all.)
+//
+// # Silencing a finding
+//
+// A comment starting with //dflaglint:ignore on the line of a finding, or
+// on the line above it, silences that finding; say why after it.
+//
+// # -list
 //
 // With -list, it reports nothing and instead prints every flag declaration
 // as kind:name@file:line followed by its constructor and docstring, where

@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"fmt"
+	"go/token"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -12,9 +14,22 @@ const IgnoreDirective = "//dflaglint:ignore"
 
 // report reports a finding unless an IgnoreDirective comment covers it.
 func report(pass *analysis.Pass, rng analysis.Range, format string, args ...any) {
-	pos := pass.Fset.Position(rng.Pos())
+	reportDiagnostic(pass, analysis.Diagnostic{Pos: rng.Pos(), End: rng.End(), Message: fmt.Sprintf(format, args...)})
+}
+
+// reportDiagnostic reports d unless an IgnoreDirective comment covers it.
+func reportDiagnostic(pass *analysis.Pass, d analysis.Diagnostic) {
+	if !ignored(pass, d.Pos) {
+		pass.Report(d)
+	}
+}
+
+// ignored reports whether an IgnoreDirective comment is on the line of pos
+// or on the line above it.
+func ignored(pass *analysis.Pass, p token.Pos) bool {
+	pos := pass.Fset.Position(p)
 	for _, f := range pass.Files {
-		if pass.Fset.File(f.FileStart) != pass.Fset.File(rng.Pos()) {
+		if pass.Fset.File(f.FileStart) != pass.Fset.File(p) {
 			continue
 		}
 		for _, cg := range f.Comments {
@@ -23,10 +38,10 @@ func report(pass *analysis.Pass, rng analysis.Range, format string, args ...any)
 					continue
 				}
 				if l := pass.Fset.Position(c.Slash).Line; l == pos.Line || l == pos.Line-1 {
-					return
+					return true
 				}
 			}
 		}
 	}
-	pass.ReportRangef(rng, format, args...)
+	return false
 }

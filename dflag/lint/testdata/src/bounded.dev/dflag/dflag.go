@@ -27,3 +27,6 @@ func HoldKind(kind string) (func(), error)             { return func() {}, nil }
 func internalUse() {
 	_ = Feature("k", "in_func") // the implementation package is not checked
 }
+
+// On is small enough to inline, as the real one is.
+func (f *Flag) On() bool { return f != nil }
