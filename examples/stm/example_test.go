@@ -15,8 +15,8 @@ func Example() {
 	// A reader, on its own goroutine in a real program.
 	rd := tab.NewReader()
 	defer rd.Close()
-	fmt.Println(rd.Read(1)) // a read section
-	rd.Quiescent()          // between read sections
+	fmt.Println(rd.Read(1)) // a read section of its own
+	rd.Quiescent()          // before pausing: no batch waits for this reader
 	// Output:
 	// [1 2 3 4]
 }
