@@ -3,114 +3,326 @@ package tracestore_test
 import (
 	"context"
 	"encoding/json"
-	"html"
+	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"regexp"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"bounded.dev/tracing/tracestore"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
-const chromiumPath = "/usr/bin/chromium"
+var docImages = flag.Bool("docimages", false, "write the browser test's screenshots to docs/img for the documentation")
 
-// probe is a test-only page that loads /debug/traces in a same-origin
-// iframe and, once it has loaded, measures the waterfall as Chromium laid
-// it out, writing the result into its own DOM for --dump-dom to print.
-const probe = `<!doctype html><html><body>
-<iframe id="f" src="/debug/traces" style="width:1200px;height:800px"></iframe>
-<pre id="out">pending</pre>
-<script>
-document.getElementById("f").addEventListener("load", () => {
-	const d = document.getElementById("f").contentDocument;
-	const rows = [...d.querySelectorAll("table.wf > tbody > tr, table.wf > tr")];
-	const bar = (r) => r.querySelector(".bar").getBoundingClientRect();
-	const track = (r) => r.querySelector(".track").getBoundingClientRect();
-	const res = {
-		traces: d.querySelectorAll("section.trace").length,
-		rows: rows.map((r) => ({
-			name: r.querySelector("summary").textContent.trim(),
-			left: bar(r).left - track(r).left, width: bar(r).width, trackWidth: track(r).width,
-			err: r.querySelector(".bar").classList.contains("err"),
-		})),
-		overflow: d.documentElement.scrollWidth > d.documentElement.clientWidth,
+// fillForBrowser records 120 traces shaped like the example server's, with
+// long route and span names, and returns a trace with an error and a
+// downstream hop.
+func fillForBrowser(t *testing.T, s *tracestore.Store) trace.SpanContext {
+	t.Helper()
+	tp := newProvider(s)
+	tr := tp.Tracer("browser")
+	t0 := time.Now().Add(-10 * time.Minute)
+	routes := []string{"/items/{id}", "/catalogue_cache/{category}/availability", "/orders", "/pricing/{id}"}
+	for i := range 119 {
+		status := []int{200, 200, 200, 404, 200, 503}[i%6]
+		route := routes[i%len(routes)]
+		d := time.Duration(2+(i*37)%90) * time.Millisecond
+		recordHTTP(tp, t0.Add(time.Duration(i)*5*time.Second), "GET", route, strings.ReplaceAll(route, "{id}", fmt.Sprint(i)), status, d, fmt.Sprintf("req-%03d", i), status == 503)
+	}
+	// The newest: a traced request with a downstream call that failed.
+	start := time.Now().Add(-time.Second)
+	ctx, root := tr.Start(context.Background(), "GET /items/{id}", trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start),
+		trace.WithAttributes(attribute.String("http.request.method", "GET"), attribute.String("http.route", "/items/{id}"),
+			attribute.String("url.path", "/items/42"), attribute.String("request.id", "req-newest"),
+			attribute.String("user_agent.original", strings.Repeat("Mozilla/5.0 (X11; Linux x86_64) ", 8))))
+	lctx, lookup := tr.Start(ctx, "catalogue_cache.lookup_with_a_rather_long_name", trace.WithTimestamp(start.Add(time.Millisecond)))
+	_, rows := tr.Start(lctx, "db.rows", trace.WithTimestamp(start.Add(2*time.Millisecond)))
+	rows.End(trace.WithTimestamp(start.Add(9 * time.Millisecond)))
+	lookup.AddEvent("cache miss", trace.WithTimestamp(start.Add(1500*time.Microsecond)), trace.WithAttributes(attribute.String("key", "42")))
+	lookup.End(trace.WithTimestamp(start.Add(10 * time.Millisecond)))
+	cctx, call := tr.Start(ctx, "GET", trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(start.Add(11*time.Millisecond)))
+	_, down := tr.Start(cctx, "GET /pricing/{id}", trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start.Add(12*time.Millisecond)))
+	down.SetStatus(codes.Error, "pricing <unavailable>")
+	down.End(trace.WithTimestamp(start.Add(30 * time.Millisecond)))
+	call.End(trace.WithTimestamp(start.Add(31 * time.Millisecond)))
+	root.SetAttributes(attribute.Int("http.response.status_code", 502))
+	root.End(trace.WithTimestamp(start.Add(33 * time.Millisecond)))
+	return root.SpanContext()
+}
+
+// listProbe measures the list page as Chromium laid it out.
+const listProbe = `(() => {
+	const px = (v) => parseFloat(v) || 0;
+	const rows = [...document.querySelectorAll("#traces tbody tr")];
+	const wrapped = [];
+	for (const r of rows) {
+		for (const td of r.children) {
+			const lh = px(getComputedStyle(td).lineHeight) || 20;
+			const inner = td.getBoundingClientRect().height - px(getComputedStyle(td).paddingTop) - px(getComputedStyle(td).paddingBottom);
+			if (inner > lh * 1.5) wrapped.push(td.className + ": " + td.textContent.trim());
+			for (const a of td.querySelectorAll("a, span, code")) {
+				if (a.getClientRects().length > 1) wrapped.push(td.className + " element: " + a.textContent.trim());
+			}
+		}
+	}
+	const svg = document.querySelector("#chart");
+	const box = svg ? svg.getBoundingClientRect() : null;
+	const pts = svg ? [...svg.querySelectorAll("circle")] : [];
+	const outside = pts.filter((c) => {
+		const b = c.getBoundingClientRect();
+		return b.width < 4 || b.left < box.left - 1 || b.right > box.right + 1 || b.top < box.top - 1 || b.bottom > box.bottom + 1;
+	}).length;
+	return {
+		rows: rows.length, wrapped,
+		first: rows.length ? rows[0].dataset.trace : "",
+		statuses: rows.map((r) => r.querySelector(".c-status").textContent.trim()),
+		styled: getComputedStyle(document.querySelector("#traces") || document.body).tableLayout === "fixed",
+		chartHeight: box ? box.height : 0, points: pts.length, outside,
+		errPointFill: pts.filter((c) => c.classList.contains("e")).map((c) => getComputedStyle(c).fill)[0] || "",
+		overflow: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+		older: !!document.querySelector("#older"), newer: !!document.querySelector("#newer"),
+		count: document.querySelector("#count").textContent,
 	};
-	const det = d.querySelector("details");
-	const closed = det.getBoundingClientRect().height;
-	det.open = true;
-	res.opens = det.getBoundingClientRect().height > closed;
-	document.getElementById("out").textContent = JSON.stringify(res);
-});
-</script></body></html>`
+})()`
 
-// TestPageInChromium renders the page in headless Chromium and checks the
-// waterfall's geometry: one row per span, every bar inside its track,
-// children inside their parent, the error bar marked, nothing overflowing,
-// and a span's details opening.
-func TestPageInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no %s (run .ci/install-chromium): %v", chromiumPath, err)
-	}
-	s := tracestore.New()
-	record(t, newProvider(s), "GET /items/{id}")
-	mux := http.NewServeMux()
-	mux.Handle("/debug/traces", s.Handler())
-	mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(probe)) })
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+type listLayout struct {
+	Rows            int
+	Wrapped         []string
+	First           string
+	Statuses        []string
+	Styled          bool
+	ChartHeight     float64
+	Points, Outside int
+	ErrPointFill    string
+	Overflow        bool
+	Older, Newer    bool
+	Count           string
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
-		"--no-first-run", "--disable-extensions", "--user-data-dir="+t.TempDir(),
-		"--window-size=1300,900", "--virtual-time-budget=5000", "--dump-dom", srv.URL+"/probe")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
+// traceProbe measures a trace's page.
+const traceProbe = `(() => {
+	const rows = [...document.querySelectorAll("#waterfall tr.span")];
+	const px = (v) => parseFloat(v) || 0;
+	return {
+		rows: rows.map((r) => {
+			const name = r.querySelector("td.name");
+			const bar = r.querySelector("rect.bar").getBoundingClientRect();
+			const track = r.querySelector("svg.track").getBoundingClientRect();
+			const lh = px(getComputedStyle(name).lineHeight) || 20;
+			return {
+				name: name.firstChild.textContent.trim(), indent: px(getComputedStyle(name).paddingLeft),
+				left: bar.left - track.left, width: bar.width, trackWidth: track.width,
+				err: r.querySelector("rect.bar").classList.contains("e"),
+				fill: getComputedStyle(r.querySelector("rect.bar")).fill,
+				oneLine: name.getBoundingClientRect().height - px(getComputedStyle(name).paddingTop) - px(getComputedStyle(name).paddingBottom) <= lh * 1.5,
+			};
+		}),
+		open: [...document.querySelectorAll("tr.attrs details")].filter((d) => d.open && d.querySelector("table.kv").getBoundingClientRect().height > 10).length,
+		marks: document.querySelectorAll("rect.mark").length,
+		overflow: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+		text: document.body.innerText,
+	};
+})()`
+
+type traceLayout struct {
+	Rows []struct {
+		Name                            string
+		Indent, Left, Width, TrackWidth float64
+		Err                             bool
+		Fill                            string
+		OneLine                         bool
 	}
-	m := regexp.MustCompile(`(?s)<pre id="out">(.*?)</pre>`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no result in the dumped DOM:\n%.2000s", out)
-	}
-	var res struct {
-		Traces int
-		Rows   []struct {
-			Name                    string
-			Left, Width, TrackWidth float64
-			Err                     bool
-		}
-		Overflow, Opens bool
-	}
-	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &res); err != nil {
-		t.Fatalf("%v: %s", err, m[1])
-	}
-	if res.Traces != 1 || len(res.Rows) != 4 {
-		t.Fatalf("%d traces, %d rows: %+v", res.Traces, len(res.Rows), res)
-	}
-	t.Logf("layout: %+v", res)
-	root := res.Rows[0]
-	if root.TrackWidth < 300 || root.Left > 1 || root.Width < root.TrackWidth-2 {
-		t.Errorf("root bar %+v does not span its track", root)
-	}
-	for _, r := range res.Rows {
-		if r.Width < 1 || r.Left < -0.5 || r.Left+r.Width > r.TrackWidth+0.5 {
-			t.Errorf("bar %+v outside its track", r)
-		}
-	}
-	// db.rows is inside db.query, which is inside the root.
-	if q, g := res.Rows[1], res.Rows[2]; g.Left < q.Left-0.5 || g.Left+g.Width > q.Left+q.Width+0.5 {
-		t.Errorf("child %+v outside its parent %+v", g, q)
-	}
-	if !res.Rows[3].Err || res.Rows[0].Err {
-		t.Errorf("error marking: %+v", res.Rows)
-	}
-	if res.Overflow {
-		t.Error("the page overflows horizontally at 1200px")
-	}
-	if !res.Opens {
-		t.Error("a span's details did not open")
+	Open, Marks int
+	Overflow    bool
+	Text        string
+}
+
+func probeInto(t *testing.T, b *browser, expr string, out any) {
+	t.Helper()
+	if err := remarshal(b.eval(expr), out); err != nil {
+		t.Fatal(err)
 	}
 }
+
+// TestPagesInChromium renders the list and a trace's page in headless
+// Chromium at two widths, under the pages' real CSP, and checks what a
+// reader sees: one row per trace on 50 a page, no name wrapped, the
+// stylesheet and the chart rendered, paging and filter links that work, a
+// chart point that leads to its trace; the waterfall's bars inside their
+// tracks and children inside their parents, the error marked, every span's
+// attributes open. It saves screenshots (and, with -docimages, the ones
+// in docs/img).
+func TestPagesInChromium(t *testing.T) {
+	needChromium(t)
+	s := tracestore.New()
+	newest := fillForBrowser(t, s)
+	mux := http.NewServeMux()
+	mux.Handle("/debug/traces", s.Handler())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	base := srv.URL + "/debug/traces"
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	b := startBrowser(t, ctx)
+	defer b.close()
+	shots := t.TempDir()
+	t.Logf("screenshots in %s", shots)
+
+	for _, width := range []int{1400, 1024} {
+		b.resize(width, 900)
+		b.navigate(base)
+		var l listLayout
+		probeInto(t, b, listProbe, &l)
+		t.Logf("%dpx list: %d rows, %d points, chart %.0fpx high, count %q", width, l.Rows, l.Points, l.ChartHeight, l.Count)
+		if l.Rows != tracestore.DefaultPageSize || l.First != newest.TraceID().String() || !l.Styled {
+			t.Errorf("%dpx: %d rows, first %s, styled %v", width, l.Rows, l.First, l.Styled)
+		}
+		if len(l.Wrapped) > 0 {
+			t.Errorf("%dpx: wrapped cells: %q", width, l.Wrapped)
+		}
+		if l.Points != 120 || l.Outside != 0 || l.ChartHeight < 100 || l.ErrPointFill != "rgb(208, 74, 74)" {
+			t.Errorf("%dpx chart: %d points, %d outside, %.0fpx high, error fill %q", width, l.Points, l.Outside, l.ChartHeight, l.ErrPointFill)
+		}
+		if l.Overflow || !l.Older || l.Newer {
+			t.Errorf("%dpx: overflow %v, older %v, newer %v", width, l.Overflow, l.Older, l.Newer)
+		}
+		b.screenshot(filepath.Join(shots, fmt.Sprintf("list-%d.png", width)))
+	}
+	if *docImages {
+		b.resize(1400, 900)
+		b.navigate(base)
+		b.screenshot(filepath.Join("..", "..", "docs", "img", "traces-list.png"))
+	}
+
+	// Paging: older, then newer again, by real clicks.
+	b.resize(1400, 900)
+	b.navigate(base)
+	click(t, b, "#older")
+	b.waitFor(`location.search.includes("offset=50") && document.readyState === "complete"`)
+	var p2 listLayout
+	probeInto(t, b, listProbe, &p2)
+	if p2.Rows != 50 || p2.First == newest.TraceID().String() || !p2.Newer || !p2.Older || !strings.HasPrefix(p2.Count, "51–100 of 120") {
+		t.Errorf("page 2: %+v", p2)
+	}
+	click(t, b, "#older")
+	b.waitFor(`location.search.includes("offset=100") && document.readyState === "complete"`)
+	var p3 listLayout
+	probeInto(t, b, listProbe, &p3)
+	if p3.Rows != 20 || p3.Older || !p3.Newer {
+		t.Errorf("last page: %d rows, older %v, newer %v", p3.Rows, p3.Older, p3.Newer)
+	}
+	click(t, b, "#newer")
+	b.waitFor(`location.search.includes("offset=50") && document.readyState === "complete"`)
+
+	// The filter form: status 5xx.
+	b.navigate(base)
+	b.eval(`document.querySelector('select[name="status"]').value = "5xx"`)
+	click(t, b, `form.filters button`)
+	b.waitFor(`location.search.includes("status=5xx") && document.readyState === "complete"`)
+	var f listLayout
+	probeInto(t, b, listProbe, &f)
+	if f.Rows != 20 || f.Points != 20 {
+		t.Errorf("5xx filter: %d rows, %d points", f.Rows, f.Points)
+	}
+	for _, st := range f.Statuses {
+		if !strings.HasPrefix(st, "5") {
+			t.Errorf("5xx filter shows status %q", st)
+		}
+	}
+
+	// The trace id field takes a whole Traceresponse value.
+	b.navigate(base)
+	tr := fmt.Sprintf("00-%s-%s-01", newest.TraceID(), newest.SpanID())
+	b.eval(`document.querySelector('input[name="trace"]').value = ` + jsString(tr))
+	click(t, b, `form.filters button`)
+	b.waitFor(`document.querySelector("#waterfall") !== null && document.readyState === "complete"`)
+
+	for _, width := range []int{1400, 1024} {
+		b.resize(width, 900)
+		b.navigate(base + "?trace=" + newest.TraceID().String())
+		var tl traceLayout
+		probeInto(t, b, traceProbe, &tl)
+		var names []string
+		for _, r := range tl.Rows {
+			names = append(names, r.Name)
+		}
+		want := "GET /items/{id}|catalogue_cache.lookup_with_a_rather_long_name|db.rows|GET|GET /pricing/{id}"
+		if strings.Join(names, "|") != want {
+			t.Fatalf("%dpx waterfall %q, want %q", width, names, want)
+		}
+		root := tl.Rows[0]
+		if root.TrackWidth < 300 || root.Left > 1 || root.Width < root.TrackWidth-2 {
+			t.Errorf("%dpx: root bar %+v does not span its track", width, root)
+		}
+		for i, r := range tl.Rows {
+			if r.Width < 1 || r.Left < -0.5 || r.Left+r.Width > r.TrackWidth+0.5 {
+				t.Errorf("%dpx: bar %+v outside its track", width, r)
+			}
+			if !r.OneLine {
+				t.Errorf("%dpx: span name %q wraps", width, r.Name)
+			}
+			if i > 0 && r.Indent <= tl.Rows[0].Indent && r.Name != "GET /items/{id}" {
+				t.Errorf("%dpx: %q not indented (%.0fpx)", width, r.Name, r.Indent)
+			}
+		}
+		if c, p := tl.Rows[2], tl.Rows[1]; c.Left < p.Left-0.5 || c.Left+c.Width > p.Left+p.Width+0.5 {
+			t.Errorf("%dpx: child %+v outside its parent %+v", width, c, p)
+		}
+		if !tl.Rows[4].Err || tl.Rows[4].Fill != "rgb(208, 74, 74)" || tl.Rows[0].Err {
+			t.Errorf("%dpx: error marking %+v", width, tl.Rows)
+		}
+		if tl.Open != 5 || tl.Marks != 1 || tl.Overflow {
+			t.Errorf("%dpx: %d open details, %d marks, overflow %v", width, tl.Open, tl.Marks, tl.Overflow)
+		}
+		if !strings.Contains(tl.Text, "pricing <unavailable>") || !strings.Contains(tl.Text, "req-newest") || !strings.Contains(tl.Text, "502") {
+			t.Errorf("%dpx: the page lacks the status message, request id or status:\n%s", width, tl.Text)
+		}
+		b.screenshot(filepath.Join(shots, fmt.Sprintf("trace-%d.png", width)))
+	}
+	if *docImages {
+		b.resize(1400, 900)
+		b.navigate(base + "?trace=" + newest.TraceID().String())
+		b.screenshot(filepath.Join("..", "..", "docs", "img", "trace.png"))
+	}
+
+	// A chart point leads to its trace.
+	b.navigate(base)
+	click(t, b, `#chart a circle`)
+	b.waitFor(`location.search.startsWith("?trace=") && document.querySelector("#waterfall") !== null`)
+
+	for _, p := range b.takeProblems() {
+		if !strings.Contains(p, "favicon") {
+			t.Errorf("the page reported a problem (a CSP violation?): %s", p)
+		}
+	}
+}
+
+// click moves the mouse to the middle of the element selector finds and
+// clicks it, as a user would.
+func click(t *testing.T, b *browser, selector string) {
+	t.Helper()
+	var pt struct{ X, Y float64 }
+	raw := b.eval(`(() => {
+		const e = document.querySelector(` + jsString(selector) + `);
+		e.scrollIntoView({block: "center"});
+		const r = e.getBoundingClientRect();
+		return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+	})()`)
+	if err := remarshal(raw, &pt); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"mouseMoved", "mousePressed", "mouseReleased"} {
+		b.call("Input.dispatchMouseEvent", map[string]any{"type": typ, "x": pt.X, "y": pt.Y, "button": "left", "clickCount": 1}, nil)
+	}
+}
+
+var _ = json.Marshal
+var _ = os.Stat

@@ -30,9 +30,10 @@ import (
 
 // The default bounds of a [Store].
 const (
-	DefaultMaxTraces        = 256  // traces kept; the oldest is evicted first
-	DefaultMaxSpansPerTrace = 1000 // spans kept per trace; later ones are counted as dropped
-	DefaultMaxValueLen      = 4096 // bytes kept of a string attribute value
+	DefaultMaxTraces        = 256      // traces kept; the oldest is evicted first
+	DefaultMaxSpansPerTrace = 1000     // spans kept per trace; later ones are counted as dropped
+	DefaultMaxValueLen      = 4096     // bytes kept of a string attribute value
+	DefaultMaxBytes         = 64 << 20 // bytes of span data kept in all; a trace keeps at most 1/32 of it
 )
 
 // Store is an in-memory, bounded [sdktrace.SpanExporter] that groups spans
@@ -43,6 +44,10 @@ type Store struct {
 	maxTraces   int
 	maxSpans    int
 	maxValueLen int
+	maxBytes    int // of all traces together
+	maxTrace    int // bytes of one trace: maxBytes/32
+
+	bytes int // held, as estimated by spanSize; guarded by mu
 
 	mu     sync.Mutex
 	traces map[trace.TraceID]*entry
@@ -59,6 +64,13 @@ type entry struct {
 	id      trace.TraceID
 	spans   []Span
 	dropped int
+	bytes   int
+
+	// Kept up to date as spans arrive, so that the list needs no snapshot.
+	start, end time.Time
+	root       int   // index in spans of the root (earliest start, parentless first)
+	errors     int   // spans with status Error
+	servers    []int // indices of the first server spans (at most maxHops+1), for Summary.Hops
 }
 
 // Option configures a [Store].
@@ -77,6 +89,14 @@ func WithMaxSpansPerTrace(n int) Option { return func(s *Store) { s.maxSpans = m
 // keeps (at least 16); longer values are truncated and marked with "…".
 func WithMaxValueLen(n int) Option { return func(s *Store) { s.maxValueLen = max(n, 16) } }
 
+// WithMaxBytes bounds the span data the store keeps, as estimated from its
+// strings plus a fixed overhead per span, attribute and event (at least 64
+// KiB; default [DefaultMaxBytes]). When a new span takes the store over the
+// bound, the oldest traces are evicted; a trace keeps at most 1/32 of the
+// bound, and its later spans are counted in [Trace.DroppedSpans]. This is
+// what bounds the memory of the store, and the size of one trace's page.
+func WithMaxBytes(n int) Option { return func(s *Store) { s.maxBytes = max(n, 64<<10) } }
+
 // New returns an empty store with the default bounds unless opts say
 // otherwise.
 func New(opts ...Option) *Store {
@@ -84,25 +104,48 @@ func New(opts ...Option) *Store {
 		maxTraces:   DefaultMaxTraces,
 		maxSpans:    DefaultMaxSpansPerTrace,
 		maxValueLen: DefaultMaxValueLen,
+		maxBytes:    DefaultMaxBytes,
 		traces:      make(map[trace.TraceID]*entry),
 		gone:        make(map[trace.TraceID]struct{}),
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.maxTrace = s.maxBytes / 32
 	return s
 }
 
-// Trace is one stored trace.
+// Trace is one stored trace: its summary and its spans.
 type Trace struct {
+	Summary
+	Spans []Span `json:"spans"` // depth first, siblings by start time
+}
+
+// Summary is what the list of traces shows of one trace. The HTTP fields
+// come from the root span's attributes (http.request.method, http.route,
+// url.path, http.response.status_code and request.id, as the tracing
+// middleware sets them) and are empty when it has none.
+type Summary struct {
 	TraceID      string        `json:"trace_id"`
-	Root         string        `json:"root"` // name of the first root span
+	Root         string        `json:"root"` // name of the root span: the earliest, parentless ones first
 	Start        time.Time     `json:"start"`
 	End          time.Time     `json:"end"`
 	Duration     time.Duration `json:"duration_ns"`
-	Spans        []Span        `json:"spans"` // depth first, siblings by start time
+	Method       string        `json:"method,omitempty"`
+	Route        string        `json:"route,omitempty"`
+	Path         string        `json:"path,omitempty"`
+	StatusCode   int           `json:"status_code,omitempty"`
+	RequestID    string        `json:"request_id,omitempty"`
+	SpanCount    int           `json:"span_count"`       // spans held
+	Errors       int           `json:"errors,omitempty"` // spans with status Error
 	DroppedSpans int           `json:"dropped_spans,omitempty"`
+	// Hops names the server spans below the root (the trace's other
+	// services or hops through this one), the first [MaxHops] of them.
+	Hops []string `json:"hops,omitempty"`
 }
+
+// MaxHops is how many names [Summary.Hops] holds at most.
+const MaxHops = 4
 
 // Span is one stored span.
 type Span struct {
@@ -134,8 +177,10 @@ type Event struct {
 // fails.
 func (s *Store) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
 	converted := make([]Span, len(spans))
+	sizes := make([]int, len(spans))
 	for i, sp := range spans {
 		converted[i] = s.convert(sp)
+		sizes[i] = spanSize(&converted[i])
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,18 +198,125 @@ func (s *Store) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) er
 			s.traces[id] = e
 			s.order = append(s.order, id)
 		}
-		if len(e.spans) >= s.maxSpans {
+		if len(e.spans) >= s.maxSpans || e.bytes+sizes[i] > s.maxTrace {
 			e.dropped++
 			continue
 		}
-		e.spans = append(e.spans, converted[i])
+		e.add(converted[i], sizes[i])
+		s.bytes += sizes[i]
+		for s.bytes > s.maxBytes && len(s.order) > 1 {
+			s.evictLocked() // possibly e itself, when it is the oldest
+		}
 	}
 	return nil
+}
+
+// add appends a span and updates the running summary.
+func (e *entry) add(sp Span, size int) {
+	i := len(e.spans)
+	e.spans = append(e.spans, sp)
+	e.bytes += size
+	if sp.Status == "Error" {
+		e.errors++
+	}
+	if i == 0 {
+		e.start, e.end = sp.Start, sp.End
+	} else {
+		if sp.Start.Before(e.start) {
+			e.start = sp.Start
+		}
+		if sp.End.After(e.end) {
+			e.end = sp.End
+		}
+		if rootBefore(&sp, &e.spans[e.root]) {
+			e.root = i
+		}
+	}
+	if sp.Kind == "server" && len(e.servers) <= MaxHops {
+		e.servers = append(e.servers, i)
+	}
+}
+
+// rootBefore reports whether a makes a better root than b: a span without a
+// parent beats one with a remote parent, which beats one with a parent in
+// the trace; then the earlier start wins.
+func rootBefore(a, b *Span) bool {
+	rank := func(sp *Span) int {
+		switch {
+		case sp.ParentSpanID == "":
+			return 0
+		case sp.RemoteParent:
+			return 1
+		}
+		return 2
+	}
+	if ra, rb := rank(a), rank(b); ra != rb {
+		return ra < rb
+	}
+	return a.Start.Before(b.Start)
+}
+
+// summary returns the entry's summary; s.mu must be held.
+func (e *entry) summary() Summary {
+	sum := Summary{
+		TraceID: e.id.String(), Start: e.start, End: e.end, Duration: e.end.Sub(e.start),
+		SpanCount: len(e.spans), Errors: e.errors, DroppedSpans: e.dropped,
+	}
+	if len(e.spans) == 0 {
+		return sum
+	}
+	root := &e.spans[e.root]
+	sum.Root = root.Name
+	str := func(k string) string { v, _ := root.Attributes[k].(string); return v }
+	sum.Method, sum.Route, sum.Path, sum.RequestID = str("http.request.method"), str("http.route"), str("url.path"), str("request.id")
+	if m := str("http.request.method_original"); m != "" {
+		sum.Method = m
+	}
+	if c, ok := root.Attributes["http.response.status_code"].(int64); ok && c > 0 && c < 1000 {
+		sum.StatusCode = int(c)
+	}
+	for _, i := range e.servers {
+		if i != e.root && len(sum.Hops) < MaxHops {
+			sum.Hops = append(sum.Hops, e.spans[i].Name)
+		}
+	}
+	return sum
+}
+
+// spanSize estimates the bytes a stored span holds.
+func spanSize(sp *Span) int {
+	n := 256 + len(sp.SpanID) + len(sp.ParentSpanID) + len(sp.Name) + len(sp.Kind) + len(sp.Scope) + len(sp.StatusMessage)
+	n += attrsSize(sp.Attributes)
+	for _, ev := range sp.Events {
+		n += 64 + len(ev.Name) + attrsSize(ev.Attributes)
+	}
+	return n
+}
+
+func attrsSize(m map[string]any) int {
+	n := 0
+	for k, v := range m {
+		n += 48 + len(k)
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case []string:
+			for _, s := range v {
+				n += 16 + len(s)
+			}
+		case []bool:
+			n += len(v)
+		case []int64:
+			n += 8 * len(v)
+		}
+	}
+	return n
 }
 
 // evictLocked forgets the oldest trace; s.mu must be held.
 func (s *Store) evictLocked() {
 	id := s.order[0]
+	s.bytes -= s.traces[id].bytes
 	delete(s.traces, id)
 	s.order = slices.Delete(s.order, 0, 1)
 	if len(s.goneOrder) >= 4*s.maxTraces {
@@ -185,6 +337,7 @@ func (s *Store) Reset() {
 	defer s.mu.Unlock()
 	clear(s.traces)
 	clear(s.gone)
+	s.bytes = 0
 	s.order = s.order[:0]
 	s.goneOrder = s.goneOrder[:0]
 }
@@ -196,7 +349,18 @@ func (s *Store) Len() int {
 	return len(s.order)
 }
 
-// Traces returns a copy of the traces held, the most recently started first.
+// Bytes returns the estimated size of the span data held, which
+// [WithMaxBytes] bounds.
+func (s *Store) Bytes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
+}
+
+// Traces returns a copy of the traces held, the most recently started
+// first. The copy shares the spans' attribute maps with the store (treat them
+// as read-only) but still costs a [Span] per span held: to list traces use
+// [Store.Search], and to read one [Store.Trace].
 func (s *Store) Traces() []Trace {
 	s.mu.Lock()
 	ts := make([]Trace, 0, len(s.order))
@@ -227,7 +391,7 @@ func (s *Store) Trace(traceID string) (Trace, bool) {
 // snapshot builds the trace in tree order; s.mu must be held. The spans
 // themselves are never modified once stored, so they are shared.
 func (e *entry) snapshot() Trace {
-	t := Trace{TraceID: e.id.String(), DroppedSpans: e.dropped}
+	t := Trace{Summary: e.summary()}
 	if len(e.spans) == 0 {
 		return t
 	}
@@ -237,21 +401,13 @@ func (e *entry) snapshot() Trace {
 	}
 	children := make(map[string][]Span, len(e.spans))
 	var roots []Span
-	t.Start, t.End = e.spans[0].Start, e.spans[0].End
 	for _, sp := range e.spans {
-		if sp.Start.Before(t.Start) {
-			t.Start = sp.Start
-		}
-		if sp.End.After(t.End) {
-			t.End = sp.End
-		}
 		if sp.ParentSpanID != "" && byID[sp.ParentSpanID] && sp.ParentSpanID != sp.SpanID {
 			children[sp.ParentSpanID] = append(children[sp.ParentSpanID], sp)
 		} else {
 			roots = append(roots, sp)
 		}
 	}
-	t.Duration = t.End.Sub(t.Start)
 	byStart := func(a, b Span) int {
 		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.SpanID, b.SpanID))
 	}
@@ -277,7 +433,6 @@ func (e *entry) snapshot() Trace {
 			walk(k, 0)
 		}
 	}
-	t.Root = t.Spans[0].Name
 	return t
 }
 

@@ -2,11 +2,7 @@ package tracestore_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +13,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/net/html"
 )
 
 // record makes one trace: a server span with two children, one of which
@@ -142,166 +137,123 @@ func TestStoreConcurrent(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
+// recordHTTP makes a trace shaped like the middleware's: a server root span
+// with the HTTP attributes, lasting dur from start, with one child.
+func recordHTTP(tp trace.TracerProvider, start time.Time, method, route, path string, status int, dur time.Duration, reqID string, childErr bool) trace.TraceID {
+	tr := tp.Tracer("test")
+	ctx, sp := tr.Start(context.Background(), method+" "+route, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start),
+		trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("http.route", route),
+			attribute.String("url.path", path), attribute.String("request.id", reqID)))
+	_, c := tr.Start(ctx, "work", trace.WithTimestamp(start.Add(dur/4)))
+	if childErr {
+		c.SetStatus(codes.Error, "failed")
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	c.End(trace.WithTimestamp(start.Add(dur / 2)))
+	sp.SetAttributes(attribute.Int("http.response.status_code", status))
+	sp.End(trace.WithTimestamp(start.Add(dur)))
+	return sp.SpanContext().TraceID()
 }
 
-func TestHandler(t *testing.T) {
+func TestSearch(t *testing.T) {
 	s := tracestore.New()
 	tp := newProvider(s)
-	id := record(t, tp, "GET /items/{id}")
-	record(t, tp, "POST /orders")
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-
-	// HTML: well formed, one section per trace, one bar per span, the error
-	// message escaped.
-	resp, body := get(t, srv.URL+"/debug/traces")
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("%s %s", resp.Status, resp.Header.Get("Content-Type"))
-	}
-	doc, err := html.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := map[string]int{}
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			for _, a := range n.Attr {
-				if a.Key == "class" {
-					for _, c := range strings.Fields(a.Val) {
-						counts[c]++
-					}
-				}
-				if a.Key == "src" || a.Key == "href" && strings.Contains(a.Val, "//") {
-					t.Errorf("external asset %s=%q", a.Key, a.Val)
-				}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a := recordHTTP(tp, t0, "GET", "/items/{id}", "/items/1", 200, 10*time.Millisecond, "req-a", false)
+	b := recordHTTP(tp, t0.Add(time.Second), "GET", "/items/{id}", "/items/2", 503, 300*time.Millisecond, "req-b", true)
+	c := recordHTTP(tp, t0.Add(2*time.Second), "POST", "/orders", "/orders", 404, 50*time.Millisecond, "req-c", false)
+	ids := func(rows []tracestore.Summary) string {
+		var out []string
+		for _, r := range rows {
+			switch r.TraceID {
+			case a.String():
+				out = append(out, "a")
+			case b.String():
+				out = append(out, "b")
+			case c.String():
+				out = append(out, "c")
 			}
 		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
+		return strings.Join(out, "")
 	}
-	walk(doc)
-	if counts["trace"] != 2 || counts["bar"] != 8 || counts["err"] != 2 || counts["mark"] != 4 {
-		t.Fatalf("element counts %v", counts)
-	}
-	if strings.Contains(body, "template <broken>") || !strings.Contains(body, "template &lt;broken&gt;") {
-		t.Fatal("status message not escaped")
-	}
-	if strings.Contains(body, "ZgotmplZ") {
-		t.Fatal("html/template refused a value")
-	}
-
-	// JSON, by query and by Accept.
-	for _, c := range []struct{ query, accept string }{{"?format=json", ""}, {"", "application/json"}} {
-		resp, body = get(t, srv.URL+"/debug/traces"+c.query, "Accept", c.accept)
-		var out struct{ Traces []tracestore.Trace }
-		if err := json.Unmarshal([]byte(body), &out); err != nil || resp.Header.Get("Content-Type") != "application/json" {
-			t.Fatalf("%v %s %.200s", err, resp.Header.Get("Content-Type"), body)
-		}
-		if len(out.Traces) != 2 || out.Traces[0].Root != "POST /orders" || len(out.Traces[1].Spans) != 4 {
-			t.Fatalf("json traces %+v", out.Traces)
-		}
-	}
-
-	// One trace, in text.
-	_, body = get(t, srv.URL+"/debug/traces?format=text&trace="+id.String())
-	if !strings.HasPrefix(body, "trace "+id.String()+"  GET /items/{id}") ||
-		!strings.Contains(body, "\n      db.rows ") || !strings.Contains(body, "cache miss key=42") ||
-		strings.Contains(body, "POST /orders") {
-		t.Fatalf("text:\n%s", body)
-	}
-
-	for _, c := range []struct {
-		url  string
-		hdr  []string
-		code int
+	for _, tc := range []struct {
+		f    tracestore.Filter
+		want string
 	}{
-		{"?trace=00000000000000000000000000000001", nil, 404},
-		{"?format=xml", nil, 400},
-		{"", []string{"X-Forwarded-For", "203.0.113.9"}, 403},
-		{"", []string{"Forwarded", "for=203.0.113.9"}, 403},
+		{tracestore.Filter{}, "cba"},
+		{tracestore.Filter{Route: "/items/{id}"}, "ba"},
+		{tracestore.Filter{Route: "/items"}, ""},
+		{tracestore.Filter{Status: "5xx"}, "b"},
+		{tracestore.Filter{Status: "4xx"}, "c"},
+		{tracestore.Filter{Status: "2xx"}, "a"},
+		{tracestore.Filter{Status: "error"}, "b"},
+		{tracestore.Filter{Status: "ok"}, "ca"},
+		{tracestore.Filter{MinDuration: 50 * time.Millisecond}, "cb"},
+		{tracestore.Filter{RequestID: "req-a"}, "a"},
+		{tracestore.Filter{Route: "/items/{id}", MinDuration: time.Millisecond, Status: "2xx"}, "a"},
 	} {
-		if resp, body := get(t, srv.URL+"/debug/traces"+c.url, c.hdr...); resp.StatusCode != c.code {
-			t.Errorf("%s %v: %s %s", c.url, c.hdr, resp.Status, body)
+		rows, total := s.Search(tc.f, 0, 10)
+		if got := ids(rows); got != tc.want || total != len(tc.want) {
+			t.Errorf("Search(%+v) = %q (%d), want %q", tc.f, got, total, tc.want)
 		}
 	}
-	resp, err = http.Post(srv.URL+"/debug/traces", "text/plain", nil)
-	if err != nil {
-		t.Fatal(err)
+	rows, total := s.Search(tracestore.Filter{}, 1, 1)
+	if ids(rows) != "b" || total != 3 {
+		t.Fatalf("page 2 of 1: %q of %d", ids(rows), total)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Fatalf("POST: %s", resp.Status)
+	r := rows[0]
+	if r.Root != "GET /items/{id}" || r.Method != "GET" || r.Route != "/items/{id}" || r.Path != "/items/2" ||
+		r.StatusCode != 503 || r.RequestID != "req-b" || r.SpanCount != 2 || r.Errors != 1 ||
+		r.Duration != 300*time.Millisecond || !r.Start.Equal(t0.Add(time.Second)) {
+		t.Fatalf("summary %+v", r)
+	}
+	if rows, total := s.Search(tracestore.Filter{}, 5, 10); len(rows) != 0 || total != 3 {
+		t.Fatalf("past the end: %d rows of %d", len(rows), total)
 	}
 }
 
-func TestHandlerAuthorize(t *testing.T) {
-	s := tracestore.New()
-	h := s.Handler(tracestore.WithAuthorize(func(r *http.Request) bool { return r.Header.Get("X-Key") == "k" }))
-	for _, c := range []struct {
-		remote, key string
-		code        int
-	}{{"127.0.0.1:5", "", 403}, {"203.0.113.9:5", "k", 200}} {
-		r := httptest.NewRequest("GET", "/debug/traces", nil)
-		r.RemoteAddr = c.remote
-		r.Header.Set("X-Key", c.key)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != c.code {
-			t.Errorf("%s key %q: %d, want %d", c.remote, c.key, w.Code, c.code)
+// TestStoreMaxBytes checks the byte bound: the store evicts the oldest
+// traces to stay under it, and a trace keeps at most 1/32 of it.
+func TestStoreMaxBytes(t *testing.T) {
+	const maxBytes = 1 << 20
+	s := tracestore.New(tracestore.WithMaxBytes(maxBytes))
+	tp := newProvider(s)
+	big := strings.Repeat("x", 3000)
+	tr := tp.Tracer("t")
+	var first, last trace.TraceID
+	for i := range 100 {
+		ctx, root := tr.Start(context.Background(), "root")
+		for range 5 {
+			_, c := tr.Start(ctx, "child", trace.WithAttributes(attribute.String("v", big)))
+			c.End()
 		}
+		root.End()
+		if i == 0 {
+			first = root.SpanContext().TraceID()
+		}
+		last = root.SpanContext().TraceID()
 	}
-	// The default rule refuses a remote address.
-	r := httptest.NewRequest("GET", "/debug/traces", nil)
-	r.RemoteAddr = "203.0.113.9:5"
-	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, r)
-	if w.Code != 403 {
-		t.Fatalf("remote client: %d", w.Code)
+	if s.Bytes() > maxBytes || s.Bytes() < maxBytes/2 {
+		t.Fatalf("store holds %d bytes, bound %d", s.Bytes(), maxBytes)
 	}
-	// An empty store says how to get a trace.
-	r.RemoteAddr = "[::1]:5"
-	w = httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, r)
-	if w.Code != 200 || !strings.Contains(w.Body.String(), "tracing=1") {
-		t.Fatalf("empty page: %d %s", w.Code, w.Body)
+	if _, ok := s.Trace(first.String()); ok {
+		t.Fatal("the oldest trace survived")
 	}
-}
-
-func TestWriteTextTimes(t *testing.T) {
-	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	tr := tracestore.Trace{TraceID: "t", Root: "r", Start: start, End: start.Add(10 * time.Millisecond), Duration: 10 * time.Millisecond,
-		Spans: []tracestore.Span{
-			{Name: "r", Start: start, End: start.Add(10 * time.Millisecond), Duration: 10 * time.Millisecond},
-			{Name: "half", Depth: 1, Start: start.Add(5 * time.Millisecond), End: start.Add(10 * time.Millisecond), Duration: 5 * time.Millisecond, Status: "Error"},
-		}}
-	var b strings.Builder
-	if err := tracestore.WriteText(&b, []tracestore.Trace{tr}); err != nil {
-		t.Fatal(err)
+	if tr, ok := s.Trace(last.String()); !ok || len(tr.Spans) != 6 {
+		t.Fatalf("the newest trace: %v %d spans", ok, len(tr.Spans))
 	}
-	lines := strings.Split(b.String(), "\n")
-	if !strings.HasSuffix(lines[1], "|"+strings.Repeat("=", 40)+"|") ||
-		!strings.HasSuffix(lines[2], "|"+strings.Repeat(" ", 20)+strings.Repeat("!", 20)+"|") {
-		t.Fatalf("bars:\n%s", b.String())
+	// One trace of 100 such spans is cut at 1/32 of the bound.
+	ctx, root := tr.Start(context.Background(), "huge")
+	for range 100 {
+		_, c := tr.Start(ctx, "child", trace.WithAttributes(attribute.String("v", big)))
+		c.End()
+	}
+	root.End()
+	huge, _ := s.Trace(root.SpanContext().TraceID().String())
+	if n := len(huge.Spans); n < 5 || n > maxBytes/32/3000 || huge.DroppedSpans != 101-n {
+		t.Fatalf("a huge trace kept %d spans, dropped %d", n, huge.DroppedSpans)
+	}
+	s.Reset()
+	if s.Bytes() != 0 {
+		t.Fatalf("Reset left %d bytes", s.Bytes())
 	}
 }

@@ -1,0 +1,262 @@
+package tracestore_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"bounded.dev/tracing/tracestore"
+	"golang.org/x/net/html"
+)
+
+func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// parseHTML parses a page and counts its elements' classes, failing on any
+// external asset.
+func parseHTML(t *testing.T, body string) (map[string]int, *html.Node) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			counts["<"+n.Data+">"]++
+			for _, a := range n.Attr {
+				if a.Key == "class" {
+					for _, c := range strings.Fields(a.Val) {
+						counts[c]++
+					}
+				}
+				if a.Key == "src" || a.Key == "href" && strings.Contains(a.Val, "//") {
+					t.Errorf("external asset %s=%q", a.Key, a.Val)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if strings.Contains(body, "ZgotmplZ") {
+		t.Error("html/template refused a value")
+	}
+	return counts, doc
+}
+
+// checkPageHeaders checks the security headers of an HTML page, and that
+// its CSP admits exactly its inline stylesheet.
+func checkPageHeaders(t *testing.T, resp *http.Response, body string) {
+	t.Helper()
+	csp := resp.Header.Get("Content-Security-Policy")
+	m := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no stylesheet")
+	}
+	sum := sha256.Sum256([]byte(m[1]))
+	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+		!strings.Contains(csp, "style-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") ||
+		strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q", csp)
+	}
+	if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("X-Content-Type-Options") != "nosniff" ||
+		resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers %v", resp.Header)
+	}
+	if strings.Contains(body, "<script") || strings.Contains(body, " style=") {
+		t.Error("the page has a script or a style attribute, which its CSP blocks")
+	}
+}
+
+func TestHandler(t *testing.T) {
+	s := tracestore.New()
+	tp := newProvider(s)
+	id := record(t, tp, "GET /items/{id}")
+	id2 := record(t, tp, "POST /orders")
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+
+	// The list: one row per trace, most recent first, and a point each in
+	// the chart; no span details.
+	resp, body := get(t, srv.URL+"/debug/traces")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("%s %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	checkPageHeaders(t, resp, body)
+	counts, _ := parseHTML(t, body)
+	if counts["c-route"] != 3 || counts["<circle>"] != 2 || counts["bar"] != 0 || counts["pager"] != 1 {
+		t.Fatalf("list element counts %v", counts)
+	}
+	if strings.Index(body, `data-trace="`+id2.String()) > strings.Index(body, `data-trace="`+id.String()) || !strings.Contains(body, "?trace="+id.String()) {
+		t.Fatal("list order or trace links")
+	}
+
+	// One trace, by id and by the whole traceresponse value: its waterfall
+	// with every span's attributes, the error message escaped.
+	for _, ref := range []string{id.String(), "00-" + id.String() + "-0123456789abcdef-01", strings.ToUpper(id.String())} {
+		resp, body = get(t, srv.URL+"/debug/traces?trace="+url.QueryEscape(ref))
+		if resp.StatusCode != 200 {
+			t.Fatalf("trace %s: %s %s", ref, resp.Status, body)
+		}
+		checkPageHeaders(t, resp, body)
+		counts, _ = parseHTML(t, body)
+		if counts["bar"] != 4 || counts["e"] != 1 || counts["mark"] != 2 || counts["attrs"] != 4 || counts["<details>"] != 4 {
+			t.Fatalf("trace element counts %v", counts)
+		}
+		if strings.Contains(body, "template <broken>") || !strings.Contains(body, "template &lt;broken&gt;") ||
+			!strings.Contains(body, "cache miss") || !strings.Contains(body, "/items/{id}") || strings.Contains(body, "POST /orders") {
+			t.Fatalf("trace page:\n%s", body)
+		}
+	}
+
+	// JSON, by query and by Accept: every span of every trace on the page.
+	for _, c := range []struct{ query, accept string }{{"?format=json", ""}, {"", "application/json"}} {
+		resp, body = get(t, srv.URL+"/debug/traces"+c.query, "Accept", c.accept)
+		var out struct {
+			Traces []tracestore.Trace
+			Total  int
+			Next   *string
+		}
+		if err := json.Unmarshal([]byte(body), &out); err != nil || resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("%v %s %.200s", err, resp.Header.Get("Content-Type"), body)
+		}
+		if len(out.Traces) != 2 || out.Total != 2 || out.Next != nil || out.Traces[0].Root != "POST /orders" || len(out.Traces[1].Spans) != 4 ||
+			out.Traces[1].SpanCount != 4 || out.Traces[1].Errors != 1 || out.Traces[1].Route != "/items/{id}" {
+			t.Fatalf("json traces %+v", out)
+		}
+	}
+
+	// One trace, in text and JSON.
+	_, body = get(t, srv.URL+"/debug/traces?format=text&trace="+id.String())
+	if !strings.HasPrefix(body, "trace "+id.String()+"  GET /items/{id}") ||
+		!strings.Contains(body, "\n      db.rows ") || !strings.Contains(body, "cache miss key=42") ||
+		strings.Contains(body, "POST /orders") {
+		t.Fatalf("text:\n%s", body)
+	}
+	_, body = get(t, srv.URL+"/debug/traces?format=json&trace="+id.String())
+	var one struct{ Traces []tracestore.Trace }
+	if err := json.Unmarshal([]byte(body), &one); err != nil || len(one.Traces) != 1 || one.Traces[0].TraceID != id.String() {
+		t.Fatalf("%v %.300s", err, body)
+	}
+
+	for _, c := range []struct {
+		url  string
+		hdr  []string
+		code int
+	}{
+		{"?trace=00000000000000000000000000000001", nil, 404},
+		{"?trace=00-00000000000000000000000000000001-0123456789abcdef-01", nil, 404},
+		{"?trace=00000000000000000000000000000000", nil, 400},
+		{"?trace=xyz", nil, 400},
+		{"?trace=" + id.String() + "0", nil, 400},
+		{"?trace=00-" + id.String() + "-0123-01", nil, 400},
+		{"?format=xml", nil, 400},
+		{"?status=6xx", nil, 400},
+		{"?min=-1s", nil, 400},
+		{"?limit=0", nil, 400},
+		{"?limit=100000", nil, 400},
+		{"?offset=-1", nil, 400},
+		{"?stauts=5xx", nil, 400},
+		{"?route=a&route=b", nil, 400},
+		{"?status=5xx&min=1ms&route=/x&request_id=r&offset=3&limit=7&tracing=1", nil, 200},
+		{"", []string{"X-Forwarded-For", "203.0.113.9"}, 403},
+		{"", []string{"Forwarded", "for=203.0.113.9"}, 403},
+	} {
+		if resp, body := get(t, srv.URL+"/debug/traces"+c.url, c.hdr...); resp.StatusCode != c.code {
+			t.Errorf("%s %v: %s %s", c.url, c.hdr, resp.Status, body)
+		} else if c.code == 400 && !strings.HasPrefix(body, "tracestore: ") {
+			t.Errorf("%s: error %q does not say where it comes from", c.url, body)
+		}
+	}
+	resp, err := http.Post(srv.URL+"/debug/traces", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST: %s", resp.Status)
+	}
+	if s.Len() != 2 {
+		t.Fatalf("the requests changed the store: %d traces", s.Len())
+	}
+}
+
+func TestHandlerAuthorize(t *testing.T) {
+	s := tracestore.New()
+	h := s.Handler(tracestore.WithAuthorize(func(r *http.Request) bool { return r.Header.Get("X-Key") == "k" }))
+	for _, c := range []struct {
+		remote, key string
+		code        int
+	}{{"127.0.0.1:5", "", 403}, {"203.0.113.9:5", "k", 200}} {
+		r := httptest.NewRequest("GET", "/debug/traces", nil)
+		r.RemoteAddr = c.remote
+		r.Header.Set("X-Key", c.key)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.code {
+			t.Errorf("%s key %q: %d, want %d", c.remote, c.key, w.Code, c.code)
+		}
+	}
+	// The default rule refuses a remote address.
+	r := httptest.NewRequest("GET", "/debug/traces", nil)
+	r.RemoteAddr = "203.0.113.9:5"
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	if w.Code != 403 {
+		t.Fatalf("remote client: %d", w.Code)
+	}
+	// An empty store says how to get a trace.
+	r.RemoteAddr = "[::1]:5"
+	w = httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "tracing=1") {
+		t.Fatalf("empty page: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestWriteTextTimes(t *testing.T) {
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr := tracestore.Trace{Summary: tracestore.Summary{TraceID: "t", Root: "r", Start: start, End: start.Add(10 * time.Millisecond), Duration: 10 * time.Millisecond},
+		Spans: []tracestore.Span{
+			{Name: "r", Start: start, End: start.Add(10 * time.Millisecond), Duration: 10 * time.Millisecond},
+			{Name: "half", Depth: 1, Start: start.Add(5 * time.Millisecond), End: start.Add(10 * time.Millisecond), Duration: 5 * time.Millisecond, Status: "Error"},
+		}}
+	var b strings.Builder
+	if err := tracestore.WriteText(&b, []tracestore.Trace{tr}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasSuffix(lines[1], "|"+strings.Repeat("=", 40)+"|") ||
+		!strings.HasSuffix(lines[2], "|"+strings.Repeat(" ", 20)+strings.Repeat("!", 20)+"|") {
+		t.Fatalf("bars:\n%s", b.String())
+	}
+}
