@@ -42,7 +42,7 @@ func request(method, target, body string) *http.Request {
 	} else {
 		r = httptest.NewRequest(method, target, nil)
 	}
-	r.RemoteAddr = "127.0.0.1:40000"
+	r.RemoteAddr, r.Host = "127.0.0.1:40000", "127.0.0.1:8080"
 	return r
 }
 
@@ -290,6 +290,9 @@ func TestAuthorization(t *testing.T) {
 		{"forwarded", "127.0.0.1:5000", "Forwarded", 403},
 		{"x-forwarded-for", "127.0.0.1:5000", "X-Forwarded-For", 403},
 		{"x-real-ip", "127.0.0.1:5000", "X-Real-Ip", 403},
+		{"via", "127.0.0.1:5000", "Via", 403},
+		{"true-client-ip", "127.0.0.1:5000", "True-Client-Ip", 403},
+		{"cf-connecting-ip", "127.0.0.1:5000", "Cf-Connecting-Ip", 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := snapshot(t)
@@ -377,12 +380,20 @@ func TestCrossOrigin(t *testing.T) {
 	}
 	sameState(t, before)
 
-	// Same-origin requests and GETs pass.
-	r = request("GET", "/flags", "")
+	// A cross-site listing is refused too; the page itself may be linked.
+	for _, site := range []string{"cross-site", "same-site"} {
+		r = request("GET", "/flags", "")
+		r.Header.Set("Sec-Fetch-Site", site)
+		if w := serve(h, r); w.Code != 403 || !strings.Contains(w.Body.String(), "cross-site") {
+			t.Errorf("%s GET listing: %d %s", site, w.Code, w.Body)
+		}
+	}
+	r = request("GET", "/", "")
 	r.Header.Set("Sec-Fetch-Site", "cross-site")
 	if w := serve(h, r); w.Code != 200 {
-		t.Errorf("cross-site GET: %d", w.Code)
+		t.Errorf("cross-site navigation to the page: %d", w.Code)
 	}
+	// Same-origin requests pass.
 	r = request("POST", "/flags", form("op", "rehook", "pattern", "admin_test:"))
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	if w := serve(h, r); w.Code != 200 {
@@ -394,11 +405,22 @@ func TestCrossOrigin(t *testing.T) {
 	if err := cop.AddTrustedOrigin("https://ops.example"); err != nil {
 		t.Fatal(err)
 	}
-	h = admin.Handler(quiet, admin.WithCrossOriginProtection(cop))
-	r = request("POST", "/flags", form("op", "rehook", "pattern", "admin_test:"))
-	r.Header.Set("Origin", "https://ops.example")
-	if w := serve(h, r); w.Code != 200 {
-		t.Errorf("trusted origin: %d", w.Code)
+	for _, h := range []http.Handler{
+		admin.Handler(quiet, admin.WithCrossOriginProtection(cop)),
+		admin.Handler(quiet, admin.WithTrustedOrigin("https://ops.example")),
+	} {
+		for _, method := range []string{"POST", "GET"} {
+			r = request(method, "/flags", form("op", "rehook", "pattern", "admin_test:"))
+			r.Header.Set("Origin", "https://ops.example")
+			r.Header.Set("Sec-Fetch-Site", "cross-site")
+			if w := serve(h, r); w.Code != 200 {
+				t.Errorf("trusted origin %s: %d", method, w.Code)
+			}
+			r.Header.Set("Origin", "https://evil.example")
+			if w := serve(h, r); w.Code != 403 {
+				t.Errorf("untrusted origin %s: %d", method, w.Code)
+			}
+		}
 	}
 }
 
@@ -414,7 +436,7 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("status %d: %s", w.Code, w.Body)
 	}
 	sameState(t, before)
-	// Listing is not limited.
+	// Listing has a limit of its own.
 	if w := serve(h, request("GET", "/flags", "")); w.Code != 200 {
 		t.Errorf("GET: %d", w.Code)
 	}
@@ -448,8 +470,8 @@ func TestChangeIsLogged(t *testing.T) {
 		recs = append(recs, m)
 	}
 	want := []map[string]any{
-		{"level": "INFO", "msg": "dflag admin: change", "remote": "127.0.0.1:40000", "op": "activate", "pattern": "admin_test:alpha", "matched": 1.0},
-		{"level": "INFO", "msg": "dflag admin: change", "remote": "127.0.0.1:40000", "op": "deactivate", "pattern": "admin_test:alpha", "matched": 1.0},
+		{"level": "INFO", "msg": "dflag admin: change", "remote": "127.0.0.1:40000", "terms": 2.0, "matched": 2.0,
+			"applied": "+admin_test:alpha=1 -admin_test:alpha=1", "unmatched": 0.0},
 		{"level": "WARN", "msg": "dflag admin: request refused", "remote": "127.0.0.1:40000", "method": "POST", "path": "/flags", "status": 400.0,
 			"reason": "dflag: invalid pattern \"(\": error parsing regexp: missing closing ): `(`"},
 	}

@@ -37,12 +37,7 @@ var (
 // Chromium with the DevTools protocol over --remote-debugging-pipe, so it
 // needs no package beyond the standard library.
 func TestConsoleInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no %s (run .ci/install-chromium): %v", chromiumPath, err)
-	}
-	if runtime.GOOS != "linux" {
-		t.Skip("the DevTools pipe is set up for Linux")
-	}
+	needChromium(t)
 	mux := http.NewServeMux()
 	var logs strings.Builder
 	var logMu sync.Mutex
@@ -119,6 +114,22 @@ func TestConsoleInChromium(t *testing.T) {
 		document.querySelector("#auth").hidden && document.querySelector("#error").textContent === ""`)
 }
 
+// needChromium skips the test when Chromium is missing, or fails it when
+// BOUNDED_REQUIRE_TOOLS=1 (as in CI).
+func needChromium(t *testing.T) {
+	t.Helper()
+	skip := t.Skipf
+	if os.Getenv("BOUNDED_REQUIRE_TOOLS") == "1" {
+		skip = t.Fatalf
+	}
+	if runtime.GOOS != "linux" {
+		skip("the DevTools pipe is set up for Linux")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		skip("no %s (run .ci/install-chromium): %v", chromiumPath, err)
+	}
+}
+
 type lockedWriter struct {
 	w  io.Writer
 	mu *sync.Mutex
@@ -159,7 +170,7 @@ type cdpMessage struct {
 	} `json:"error,omitempty"`
 }
 
-func startBrowser(t *testing.T, ctx context.Context) *browser {
+func startBrowser(t *testing.T, ctx context.Context, extraArgs ...string) *browser {
 	t.Helper()
 	cmdR, cmdW, err := os.Pipe() // our commands, Chromium's fd 3
 	if err != nil {
@@ -169,11 +180,12 @@ func startBrowser(t *testing.T, ctx context.Context) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(chromiumPath,
+	args := append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--no-proxy-server", "--no-default-browser-check", "--mute-audio",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")
+		"--user-data-dir=" + t.TempDir(), "--remote-debugging-pipe"}, extraArgs...)
+	cmd := exec.Command(chromiumPath, append(args, "about:blank")...)
 	cmd.ExtraFiles = []*os.File{cmdR, evW}
 	var stderr strings.Builder
 	cmd.Stderr = &lockedWriter{&stderr, new(sync.Mutex)}

@@ -1,0 +1,65 @@
+// Package admin is an operator console for dynamic flags: an [http.Handler]
+// that lists flags and switches them by pattern, with a self-contained HTML
+// page, meant to be mounted under a prefix as net/http/pprof is:
+//
+//	mux.Handle("/debug/dflag/", admin.Handler(admin.WithPrefix("/debug/dflag/")))
+//
+// The handler serves, relative to its prefix:
+//
+//	GET  /                the console: one HTML page, no external assets
+//	GET  /flags?pattern=  the listing in the C library's text format, or JSON
+//	                      ([]Flag) when the Accept header names application/json
+//	GET  /history         {"changes": [Change...]}: the recent changes, newest first
+//	POST /flags           op=activate|deactivate|unhook|rehook&pattern=re, or
+//	                      spec=terms (as in DFLAG: "+re -re !re ?re"); the
+//	                      answer is a JSON [Response]
+//
+// A GET never changes state. A malformed request (invalid pattern, unknown
+// op, malformed term, body over the limit) is refused with a message and
+// changes nothing; a spec is validated whole before any of its terms is
+// applied. An operation that matches no flag is not an error (as in the C
+// library) but is never silent: the [Response] lists it in "warnings", the
+// page shows it, and the log line is a warning.
+//
+// # Status codes
+//
+//	200  served; for a POST, every term applied
+//	400  malformed request: bad pattern, unknown op or field, malformed term
+//	401  a bearer token is configured and the request has none or a wrong one
+//	     (with WWW-Authenticate: Bearer)
+//	403  not a local client (not loopback, a Host that is not loopback or
+//	     localhost, a proxy header), or a cross-site request
+//	404  no such path; 405 wrong method (with Allow)
+//	413  body over [WithMaxBodyBytes], or a spec of more than [WithMaxTerms] terms
+//	415  a POST body that is not application/x-www-form-urlencoded
+//	429  over a rate limit (with Retry-After): changes are charged per term,
+//	     listings per request
+//
+// Errors are JSON, {"error": "..."}, for a POST and for a client that
+// accepts JSON, plain text otherwise.
+//
+// # Security
+//
+// By default only local clients are served: the peer is a loopback
+// address, the Host header is a loopback address, localhost or a name
+// given to [WithLocalHosts] (so that a DNS-rebinding page, whose name now
+// resolves to 127.0.0.1, is refused), and the request carries no header a
+// proxy adds (Forwarded, X-Forwarded-*, X-Real-Ip, Via, True-Client-Ip,
+// Cf-Connecting-Ip, ...). The rule cannot see a proxy on the same machine
+// that rewrites Host and adds no header: behind any proxy, configure
+// [WithBearerToken]. [WithBearerToken] and [WithAuthorize] replace the
+// default rule, [WithLocal] keeps it next to them: a request that any rule
+// admits is served. Opt-in tracing (bounded.dev/middleware) and the trace
+// page (tracing/tracestore) take the same options with the same meaning.
+//
+// Requests a browser marks as cross-site (Sec-Fetch-Site cross-site or
+// same-site, or an Origin that is not the console's own) are refused for
+// every method, listings included: an <img> on another site can neither
+// switch a flag nor make the console compile a costly pattern
+// ([WithTrustedOrigin] admits a known origin). Only the page itself, which
+// holds no data, may be opened from a link on another site. Changes and
+// listings are rate limited ([WithRateLimit], [WithListRateLimit]), a
+// request applies at most [WithMaxTerms] terms, and every change and every
+// refusal is logged with log/slog ([WithLogger]), a change once per
+// request with its number of terms.
+package admin
