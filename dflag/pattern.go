@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // A matcher is a compiled pattern, matched against full names anchored at
@@ -23,6 +22,7 @@ type matcher struct {
 	prefix   string         // every matching name starts with prefix
 	complete bool           // the pattern is prefix itself: no regexp needed
 	re       *regexp.Regexp // \A(?:pattern), in Perl syntax so that \A anchors for real
+	size     int            // estimated bytes held, for the cache's bound
 }
 
 // candidates returns the records that m can match within kind (every kind
@@ -86,33 +86,19 @@ func literalPrefix(re *syntax.Regexp, atStart bool) (prefix string, complete boo
 	return "", false
 }
 
-// patterns caches compiled patterns: programs tend to reuse a few.
-var patterns struct {
-	sync.Mutex
-	m map[string]*matcher
-}
-
-const maxCachedPatterns = 256
-
-// compile compiles pattern, a POSIX extended regular expression, into a
-// matcher anchored at the start of the name, as the C library matches.
+// compile returns the matcher for pattern, a POSIX extended regular
+// expression anchored at the start of the name as the C library matches,
+// from the cache or compiled once. A pattern over a bound (see
+// [ValidPattern]) is refused before anything is compiled or cached.
 func compile(pattern string) (*matcher, error) {
-	patterns.Lock()
-	m, ok := patterns.m[pattern]
-	patterns.Unlock()
-	if ok {
+	if m := cached(pattern); m != nil {
 		return m, nil
 	}
 	m, err := build(pattern)
 	if err != nil {
 		return nil, &PatternError{Pattern: pattern, Err: err}
 	}
-	patterns.Lock()
-	if len(patterns.m) >= maxCachedPatterns || patterns.m == nil {
-		patterns.m = make(map[string]*matcher)
-	}
-	patterns.m[pattern] = m
-	patterns.Unlock()
+	cache(pattern, m)
 	return m, nil
 }
 
@@ -123,9 +109,17 @@ func compile(pattern string) (*matcher, error) {
 // the pattern can escape it: "^zzz|tracing" matches only names starting
 // with "zzz" or "tracing".
 func build(pattern string) (*matcher, error) {
+	if len(pattern) > MaxPatternLen {
+		return nil, &limitError{fmt.Sprintf("pattern is %d bytes, over the limit of %d: select the flags with a shorter pattern (a literal prefix such as kind: or kind:name@ is the cheapest)", len(pattern), MaxPatternLen)}
+	}
 	re, err := syntax.Parse(pattern, syntax.POSIX|syntax.OneLine)
 	if err != nil {
 		return nil, err
+	}
+	// The cost is counted on the parse tree, before Simplify expands
+	// repetitions and before anything is compiled.
+	if n := cost(re); n > MaxPatternCost {
+		return nil, &limitError{fmt.Sprintf("pattern would compile to more than %d instructions (the limit): repetition counts multiply and add up, so (.{1000}) costs about 2,000; use * or + instead of large {n} counts", MaxPatternCost)}
 	}
 	re = re.Simplify()
 	anchored := &syntax.Regexp{Op: syntax.OpConcat, Sub: []*syntax.Regexp{{Op: syntax.OpBeginText}, re}}
@@ -135,34 +129,93 @@ func build(pattern string) (*matcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("internal error recompiling %q: %v", anchored.String(), err)
 	}
-	m := &matcher{re: c}
+	m := &matcher{re: c, size: len(pattern) + bytesPerInst*cost(re)}
 	m.prefix, m.complete = literalPrefix(re, true)
 	return m, nil
 }
 
 // PatternError reports a pattern that is not a valid POSIX extended
-// regular expression.
+// regular expression, or that is over one of the bounds on pattern size and
+// cost (then errors.Is(err, [ErrPatternLimit]) holds).
 type PatternError struct {
 	Pattern string
-	Err     error // from regexp
+	Err     error // from regexp/syntax, or the bound that was hit
 }
 
 func (e *PatternError) Error() string { return "dflag: " + e.reason() }
 
+// reason is Error without the prefix, for errors that wrap it.
 func (e *PatternError) reason() string {
-	return fmt.Sprintf("invalid pattern %q: %v", e.Pattern, e.Err)
+	p := e.Pattern
+	if len(p) > 64 {
+		p = p[:64] + "..."
+	}
+	if errors.Is(e.Err, ErrPatternLimit) {
+		return fmt.Sprintf("pattern %q refused: %v", p, e.Err)
+	}
+	return fmt.Sprintf("invalid pattern %q: %v", p, e.Err)
 }
 
-// Unwrap returns the regexp error.
+// Unwrap returns the underlying error.
 func (e *PatternError) Unwrap() error { return e.Err }
 
-// ValidPattern reports whether pattern is a valid pattern, with an error
-// that says what is wrong if it is not.
+// ValidPattern returns nil if pattern is a valid pattern, or an error that
+// says what is wrong with it: a *[PatternError] for a pattern that is not a
+// POSIX extended regular expression, or that is over a bound:
+// [MaxPatternLen] bytes, or an estimated [MaxPatternCost] instructions
+// once compiled (the repetition a{n} costs n times a, and nested
+// repetitions multiply). Bounded patterns keep every control call cheap:
+// each record's name is matched in time proportional to its length times
+// the pattern's cost. Every function that takes a pattern applies the same
+// check, and a refused pattern is neither compiled nor cached.
 func ValidPattern(pattern string) error {
 	_, err := compile(pattern)
 	return err
 }
 
+// The bounds on a pattern.
+const (
+	MaxPatternLen  = 1024 // bytes
+	MaxPatternCost = 2000 // estimated instructions of the compiled program
+)
+
 // ErrPatternLimit is wrapped by the error for a pattern refused by one of
 // the bounds on pattern size and cost (see [ValidPattern]).
 var ErrPatternLimit = errors.New("pattern over a limit")
+
+// limitError is a bound that was hit; it wraps ErrPatternLimit.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string        { return e.msg }
+func (e *limitError) Is(target error) bool { return target == ErrPatternLimit }
+
+// cost estimates, from above, the number of instructions re compiles to
+// after Simplify, saturating above MaxPatternCost.
+func cost(re *syntax.Regexp) int {
+	add := func(a, b int) int { return min(a+b, MaxPatternCost+1) }
+	n := 1
+	switch re.Op {
+	case syntax.OpLiteral:
+		n = max(len(re.Rune), 1)
+	case syntax.OpCapture:
+		n = add(2, cost(re.Sub[0]))
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest:
+		n = add(2, cost(re.Sub[0])) // a nullable x* compiles as (x+)?
+	case syntax.OpRepeat:
+		// x{n,m} simplifies to n copies of x and m-n nested x?; x{n,}
+		// to n copies and x*. Operands are at most MaxPatternCost+1 and
+		// 1000 (regexp/syntax's bound on counts): no overflow.
+		sub := cost(re.Sub[0])
+		if re.Max < 0 {
+			n = min(re.Min*sub+sub+2, MaxPatternCost+1)
+		} else {
+			n = min(re.Min*sub+(re.Max-re.Min)*(sub+1), MaxPatternCost+1)
+		}
+		n = max(n, 1) // x{0} is an empty match
+	case syntax.OpConcat, syntax.OpAlternate:
+		for _, s := range re.Sub {
+			n = add(n, add(cost(s), 1))
+		}
+	}
+	return n
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +39,8 @@ func FuzzPatternAnchored(f *testing.F) {
 		{"(?i)x", "X"},
 		{"[[:alpha:]]+:", "abc:1"},
 		{"a{2,3}", "aaaa"},
+		{"(a{2}|b{3,}){2,4}c?", "aabbbc"},
+		{"(x*){3}y+", "xxy"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -44,8 +48,11 @@ func FuzzPatternAnchored(f *testing.F) {
 		if strings.ContainsRune(name, '\n') {
 			return // names never hold a newline: checkName refuses it
 		}
-		ref, refErr := regexp.CompilePOSIX(pattern)
 		m, err := compile(pattern)
+		if errors.Is(err, ErrPatternLimit) {
+			return // refused by a bound, not by the syntax
+		}
+		ref, refErr := regexp.CompilePOSIX(pattern)
 		if refErr != nil {
 			if err == nil {
 				t.Fatalf("compile(%q) accepted a pattern CompilePOSIX refuses: %v", pattern, refErr)
@@ -53,10 +60,12 @@ func FuzzPatternAnchored(f *testing.F) {
 			return
 		}
 		if err != nil {
-			if errors.Is(err, ErrPatternLimit) {
-				return // refused by a bound, not by the syntax
-			}
 			t.Fatalf("compile(%q): %v; CompilePOSIX accepts it", pattern, err)
+		}
+		// The cost estimate bounds the compiled program from above.
+		re, _ := syntax.Parse(pattern, syntax.POSIX|syntax.OneLine)
+		if prog, err := syntax.Compile(re.Simplify()); err == nil && len(prog.Inst) > cost(re)+2 {
+			t.Fatalf("pattern %q compiles to %d instructions, cost estimated %d", pattern, len(prog.Inst), cost(re))
 		}
 		loc := ref.FindStringIndex(name)
 		want := loc != nil && loc[0] == 0
@@ -97,5 +106,82 @@ func TestCandidatesAgreeWithAFullScan(t *testing.T) {
 				t.Errorf("pattern %q kind %q: candidates give %d records, a full scan %d", p, kind, len(got), len(want))
 			}
 		}
+	}
+}
+
+// TestPatternBombsAreRefusedCheaply pins issue 10 item 4 (the dflag part):
+// a pattern over a bound is refused with an error naming the bound, before
+// it is compiled, and leaves nothing in the cache.
+func TestPatternBombsAreRefusedCheaply(t *testing.T) {
+	for _, c := range []struct{ pattern, says string }{
+		{strings.Repeat("(.{1000})", 3000), "over the limit of 1024"}, // the 27 KB bomb
+		{"(.{1000})(.{1000})", "more than 2000 instructions"},
+		{strings.Repeat("(.{1000})", 100), "more than 2000 instructions"}, // 900 bytes
+		{"[a-z]{1000}[a-z]{1000}b", "more than 2000 instructions"},
+		// regexp/syntax's own bounds on a repeat count and on nested repeats.
+		{"[a-z]{1001}", "invalid repeat count"},
+		{"((a{10}){10}){11}", "invalid repeat count"},
+	} {
+		patterns.Lock()
+		n, bytes := len(patterns.m), patterns.bytes
+		patterns.Unlock()
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		err := ValidPattern(c.pattern)
+		runtime.ReadMemStats(&ms1)
+		if err == nil || !strings.Contains(err.Error(), c.says) || strings.Count(err.Error(), "dflag:") != 1 {
+			t.Errorf("ValidPattern(%.40q...) = %v; want an error saying %q", c.pattern, err, c.says)
+		}
+		if c.says != "invalid repeat count" && !errors.Is(err, ErrPatternLimit) {
+			t.Errorf("ValidPattern(%.40q...): %v does not wrap ErrPatternLimit", c.pattern, err)
+		}
+		if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 256<<10 {
+			t.Errorf("refusing %.40q... allocated %d bytes", c.pattern, alloc)
+		}
+		patterns.Lock()
+		if len(patterns.m) != n || patterns.bytes != bytes || patterns.m[c.pattern] != nil {
+			t.Errorf("refusing %.40q... changed the cache", c.pattern)
+		}
+		patterns.Unlock()
+		if _, err := List(c.pattern); err == nil {
+			t.Errorf("List accepted %.40q...", c.pattern)
+		}
+		if _, err := Activate(c.pattern); err == nil {
+			t.Errorf("Activate accepted %.40q...", c.pattern)
+		}
+		if err := Apply("+" + c.pattern); err == nil || strings.Count(err.Error(), "dflag:") != 1 {
+			t.Errorf("Apply accepted %.40q... or prefixed its error twice: %v", c.pattern, err)
+		}
+	}
+	// Just under the bounds is accepted.
+	for _, p := range []string{strings.Repeat("a", MaxPatternLen), "(.{100}){8}", "[a-z]{600}", "(x{2}){100}"} {
+		if err := ValidPattern(p); err != nil {
+			t.Errorf("ValidPattern(%.40q...) = %v", p, err)
+		}
+	}
+}
+
+// TestPatternCacheIsBoundedInBytes fills the cache with large patterns.
+func TestPatternCacheIsBoundedInBytes(t *testing.T) {
+	for i := range 2 * maxCachedPatterns {
+		p := fmt.Sprintf("cache_bound:%d[a-z]{600}", i)
+		if _, err := compile(p); err != nil {
+			t.Fatal(err)
+		}
+		patterns.Lock()
+		n, bytes := len(patterns.m), patterns.bytes
+		patterns.Unlock()
+		if n > maxCachedPatterns || bytes > maxCacheBytes {
+			t.Fatalf("after %d patterns: %d entries, %d bytes", i+1, n, bytes)
+		}
+	}
+	patterns.Lock()
+	defer patterns.Unlock()
+	sum := 0
+	for _, m := range patterns.m {
+		sum += m.size
+	}
+	if sum != patterns.bytes || len(patterns.m) < 2 {
+		t.Errorf("cache accounting: %d entries, sum %d, bytes %d", len(patterns.m), sum, patterns.bytes)
 	}
 }
