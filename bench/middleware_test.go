@@ -41,7 +41,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	// A typical request: a query string and a few headers, from a client
 	// allowed to opt in (so only the opt-in signal is missing).
 	newRequest := func(target string) *http.Request {
-		r := httptest.NewRequest("GET", target, nil)
+		r := httptest.NewRequest("GET", "http://127.0.0.1:8080"+target, nil)
 		r.RemoteAddr = "127.0.0.1:51000"
 		r.Header.Set("User-Agent", "curl/8.5.0")
 		r.Header.Set("Accept", "*/*")

@@ -51,7 +51,7 @@ func Example() {
 func ExampleWithBearerToken() {
 	h := middleware.Tracing(http.NotFoundHandler(),
 		middleware.WithBearerToken("s3cret"),
-		middleware.WithAuthorize(middleware.Loopback),
+		middleware.WithLocal(),
 	)
 	r := httptest.NewRequest("GET", "/?tracing=1", nil)
 	r.RemoteAddr = "203.0.113.7:51000"
@@ -70,7 +70,7 @@ func ExampleNew() {
 	h := use(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Println("traced:", tracing.Opted(r.Context()))
 	}))
-	r := httptest.NewRequest("GET", "/?trace=1", nil)
+	r := httptest.NewRequest("GET", "http://localhost:8080/?trace=1", nil)
 	r.RemoteAddr = "127.0.0.1:51000"
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	// Output:

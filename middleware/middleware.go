@@ -1,50 +1,7 @@
-// Package middleware is net/http middleware for opt-in request tracing: a
-// request that asks for it (and may) is traced in full, with an
-// OpenTelemetry server span and every request_tracing advice switched on
-// while it is in flight, and the other requests pay a few nanoseconds and
-// no allocation.
-//
-//	mux := http.NewServeMux()
-//	mux.HandleFunc("GET /items/{id}", item)
-//	http.ListenAndServe("127.0.0.1:8080", middleware.Tracing(mux))
-//
-// # Opting in
-//
-// A request opts in with the query parameter tracing=1 ([DefaultQueryParam],
-// see [WithQueryParam]), the header "X-Tracing: 1" ([DefaultHeader], see
-// [WithHeader]) or, with [WithSampledTraceparent], an incoming W3C
-// traceparent whose sampled flag is set (so that a traced upstream that
-// propagates its context, as [Transport] does, continues its trace
-// too). Values "1", "true", "yes" and "on" opt in.
-//
-// # Authorisation and limits
-//
-// Tracing a request switches code and records its details, so not everybody
-// may ask for it. By default only a request from a loopback address that
-// carries no forwarding header (Forwarded, X-Forwarded-For, X-Real-Ip, ...)
-// may opt in ([Loopback]); [WithBearerToken] and [WithAuthorize] replace that
-// rule. At most [DefaultMaxConcurrent] traced requests are in flight at once
-// ([WithMaxConcurrent]) and new ones are admitted at [DefaultRate] per
-// second with bursts of [DefaultBurst] ([WithRateLimit]). A request that
-// asks but is not authorised, or over a limit, is served normally, untraced.
-//
-// # What a traced request gets
-//
-// The request holds one activation of tracing.Kind (request_tracing) from
-// before its handler starts until the handler has returned, panics and
-// hijacked or streamed responses included, and its context is marked so
-// that tracing.Opted reports true. Its server span is started from the
-// global tracer provider ([WithTracerProvider]) as a child of the W3C trace
-// context in the request (baggage is extracted too), with the HTTP semantic
-// conventions' attributes (http.request.method, url.path, url.scheme,
-// http.route from the ServeMux pattern, http.response.status_code, ...). The
-// response carries a traceresponse header, 00-<trace id>-<span id>-<flags>,
-// and an X-Request-Id header whose value, a UUID, is also the span's
-// request.id attribute. A handler that panics gets its span marked with the
-// panic (an exception event with the stack) before the panic goes on.
 package middleware
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -68,16 +25,18 @@ const (
 	DefaultBurst           = 32             // new traced requests at once
 )
 
-// Option configures [Tracing].
+// Option configures [Tracing] and [Transport].
 type Option func(*config)
 
 type config struct {
 	query         string // query parameter name, "" for none
 	header        string // canonical header name, "" for none
 	sampledParent bool
-	allow         []func(*http.Request) bool // nil: Loopback
-	maxConcurrent int64                      // <= 0: no cap
-	rate          float64                    // <= 0: no rate limit
+	policy        httpguard.Policy  // who may opt in; no rule: the local rule
+	origins       httpguard.Origins // the cross-site check's trusted origins
+	errs          []error           // from options given bad values
+	maxConcurrent int64             // <= 0: no cap
+	rate          float64           // <= 0: no rate limit
 	burst         int
 	tp            trace.TracerProvider // nil: the global provider at request time
 	propagator    propagation.TextMapPropagator
@@ -97,24 +56,57 @@ func WithHeader(name string) Option {
 }
 
 // WithSampledTraceparent makes an incoming W3C traceparent header whose
-// sampled flag is set opt the request in, as a signal of its own: the
-// caller is being traced and propagated its context. The request must
-// still be authorised.
+// sampled flag is set opt the request in, as the continuation of the
+// caller's trace: the caller is being traced and propagated its context.
+// The request must still be authorised and find a slot under
+// [WithMaxConcurrent], but it takes no token of [WithRateLimit], which
+// limits new traces.
 func WithSampledTraceparent() Option { return func(c *config) { c.sampledParent = true } }
 
-// WithBearerToken lets a request opt in when it carries the header
-// "Authorization: Bearer <token>" ([BearerToken]). Like [WithAuthorize], it
-// replaces the default rule ([Loopback]); give several to allow a request
-// that any of them allows. It panics if token is empty.
-func WithBearerToken(token string) Option { return WithAuthorize(BearerToken(token)) }
+// WithLocal lets local clients opt in: a loopback peer address, a Host
+// header that is a loopback address, localhost or a name given to
+// [WithLocalHosts] (so that a DNS-rebinding page, which sends its own
+// name, is refused), and no header a proxy adds. It is the default rule;
+// give it to keep it next to [WithBearerToken] or [WithAuthorize].
+func WithLocal() Option { return func(c *config) { c.policy.AllowLocal() } }
 
-// WithAuthorize lets a request opt in when allow returns true. It replaces
-// the default rule ([Loopback]); when several are given (this option and
-// [WithBearerToken]), a request may opt in when any of them allows it. To
-// keep loopback clients allowed as well, add WithAuthorize(Loopback). allow
-// runs only for requests that ask to opt in.
+// WithLocalHosts adds host names (without a port) that the local rule
+// accepts in the Host header besides loopback addresses and localhost, for
+// a machine whose own name resolves to loopback. Do not list a name that
+// someone else's DNS answers for. It adds no rule. [Tracing] panics on a
+// malformed name.
+func WithLocalHosts(names ...string) Option {
+	return func(c *config) { c.fail(c.policy.AddLocalHosts(names...)) }
+}
+
+// WithBearerToken lets a request opt in when it carries the header
+// "Authorization: Bearer <token>", from any address; the comparison takes
+// constant time. Like [WithAuthorize], it replaces the default rule (the
+// local one); give [WithLocal] as well to keep local clients allowed, and
+// several tokens to rotate one. Send the token over TLS only. [Tracing]
+// panics if token is empty.
+func WithBearerToken(token string) Option {
+	return func(c *config) { c.fail(c.policy.AllowBearer(token)) }
+}
+
+// WithAuthorize lets a request opt in when allow returns true. Like
+// [WithBearerToken], it replaces the default rule; when several rules are
+// given, a request that any of them admits may opt in. allow runs only for
+// requests that ask to opt in. [Tracing] panics if allow is nil.
 func WithAuthorize(allow func(*http.Request) bool) Option {
-	return func(c *config) { c.allow = append(c.allow, allow) }
+	return func(c *config) {
+		if allow == nil {
+			c.fail(errors.New("WithAuthorize: nil function"))
+		}
+		c.policy.AllowFunc(allow)
+	}
+}
+
+// WithTrustedOrigin makes the cross-site check accept opt-in requests
+// that a browser sends from origin ("https://ops.example.com"). [Tracing]
+// panics on a malformed origin.
+func WithTrustedOrigin(origin string) Option {
+	return func(c *config) { c.fail(c.origins.Trust(origin)) }
 }
 
 // WithMaxConcurrent caps the number of traced requests in flight at once
@@ -151,6 +143,12 @@ func WithRequestIDHeader(name string) Option {
 // more than being served.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
+func (c *config) fail(err error) {
+	if err != nil {
+		c.errs = append(c.errs, err)
+	}
+}
+
 // handler is the middleware.
 type handler struct {
 	next        http.Handler
@@ -166,6 +164,9 @@ type handler struct {
 // documentation. The handler is safe for concurrent use.
 func Tracing(next http.Handler, opts ...Option) http.Handler {
 	c := newConfig(opts)
+	if err := errors.Join(c.errs...); err != nil {
+		panic("middleware: " + err.Error())
+	}
 	h := &handler{next: next, header: c.header, parent: c.sampledParent, cfg: c}
 	if c.query != "" {
 		h.queryNeedle = c.query + "="
@@ -193,9 +194,6 @@ func newConfig(opts []Option) config {
 	}
 	if c.propagator == nil {
 		c.propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
-	}
-	if len(c.allow) == 0 {
-		c.allow = []func(*http.Request) bool{Loopback}
 	}
 	return c
 }

@@ -35,6 +35,9 @@ import (
 var advice *dflag.Flag = tracing.Kind.Opt("middleware_test", "advice in the test handlers")
 
 func TestMain(m *testing.M) {
+	// The tests do not depend on the ambient startup terms.
+	os.Unsetenv("DFLAG")
+	os.Unsetenv("DFLAG_FILE")
 	if err := dflag.Init(); err != nil {
 		panic(err)
 	}
@@ -323,9 +326,11 @@ func TestTraceContext(t *testing.T) {
 	}
 }
 
-// TestAuthorisation: only direct loopback clients by default; a bearer
-// token or a predicate replaces that; refused requests are served
-// untraced, and can be logged.
+// TestAuthorisation: only local clients by default (loopback peer, local
+// Host, no proxy header); a bearer token or a predicate replaces that;
+// cross-site browser requests are refused whatever admits them. Refused
+// requests are served untraced, say why in X-Tracing-Refused, and can be
+// logged.
 func TestAuthorisation(t *testing.T) {
 	rec := &recorder{}
 	var logs strings.Builder
@@ -337,31 +342,70 @@ func TestAuthorisation(t *testing.T) {
 	}), nil))
 	def := middleware.Tracing(rec.mux(), middleware.WithLogger(logger))
 	token := middleware.Tracing(rec.mux(), middleware.WithBearerToken("s3cret"))
-	either := middleware.Tracing(rec.mux(), middleware.WithBearerToken("s3cret"), middleware.WithAuthorize(middleware.Loopback))
+	either := middleware.Tracing(rec.mux(), middleware.WithBearerToken("s3cret"), middleware.WithLocal())
+	legacy := middleware.Tracing(rec.mux(), middleware.WithBearerToken("s3cret"), middleware.WithAuthorize(middleware.Loopback))
+	named := middleware.Tracing(rec.mux(), middleware.WithLocalHosts("devbox"))
+	trusted := middleware.Tracing(rec.mux(), middleware.WithTrustedOrigin("https://ops.example.com"))
+	const (
+		local  = "127.0.0.1:4000"
+		remote = "203.0.113.7:4000"
+		bearer = "Bearer s3cret"
+	)
+	const (
+		ok     = ""
+		unauth = middleware.RefusedUnauthorized
+		cross  = middleware.RefusedCrossSite
+	)
 	for _, c := range []struct {
 		name   string
 		h      http.Handler
 		remote string
+		host   string // "" for 127.0.0.1:8080
 		hdr    []string
-		traced bool
+		want   string // the X-Tracing-Refused value, "" when traced
 	}{
-		{"loopback", def, "127.0.0.1:4000", nil, true},
-		{"loopback v6", def, "[::1]:4000", nil, true},
-		{"remote", def, "203.0.113.7:4000", nil, false},
-		{"proxied X-Forwarded-For", def, "127.0.0.1:4000", []string{"X-Forwarded-For", "203.0.113.7"}, false},
-		{"proxied Forwarded", def, "127.0.0.1:4000", []string{"Forwarded", "for=203.0.113.7"}, false},
-		{"proxied X-Real-Ip", def, "127.0.0.1:4000", []string{"X-Real-Ip", "203.0.113.7"}, false},
-		{"token", token, "203.0.113.7:4000", []string{"Authorization", "Bearer s3cret"}, true},
-		{"token scheme case", token, "203.0.113.7:4000", []string{"Authorization", "bearer s3cret"}, true},
-		{"wrong token", token, "203.0.113.7:4000", []string{"Authorization", "Bearer s3cre"}, false},
-		{"no token", token, "127.0.0.1:4000", nil, false},
-		{"basic", token, "127.0.0.1:4000", []string{"Authorization", "Basic s3cret"}, false},
-		{"either: loopback", either, "127.0.0.1:4000", nil, true},
-		{"either: token", either, "203.0.113.7:4000", []string{"Authorization", "Bearer s3cret"}, true},
-		{"either: neither", either, "203.0.113.7:4000", nil, false},
+		{"loopback", def, local, "", nil, ok},
+		{"loopback v6", def, "[::1]:4000", "[::1]:8080", nil, ok},
+		{"localhost", def, local, "localhost:8080", nil, ok},
+		{"remote", def, remote, "", nil, unauth},
+		{"proxied X-Forwarded-For", def, local, "", []string{"X-Forwarded-For", "203.0.113.7"}, unauth},
+		{"proxied Forwarded", def, local, "", []string{"Forwarded", "for=203.0.113.7"}, unauth},
+		{"proxied X-Real-Ip", def, local, "", []string{"X-Real-Ip", "203.0.113.7"}, unauth},
+		{"proxied Via", def, local, "", []string{"Via", "1.1 proxy"}, unauth},
+		{"proxied True-Client-Ip", def, local, "", []string{"True-Client-Ip", "203.0.113.7"}, unauth},
+		{"proxied Cf-Connecting-Ip", def, local, "", []string{"Cf-Connecting-Ip", "203.0.113.7"}, unauth},
+		{"rebound Host", def, local, "attacker.example:8080", nil, unauth},
+		{"rebound Host, same-origin", def, local, "attacker.example:8080",
+			[]string{"Sec-Fetch-Site", "same-origin", "Origin", "http://attacker.example:8080"}, unauth},
+		{"configured host name", named, local, "devbox:8080", nil, ok},
+		{"unconfigured host name", def, local, "devbox:8080", nil, unauth},
+		{"cross-site Sec-Fetch-Site", def, local, "", []string{"Sec-Fetch-Site", "cross-site"}, cross},
+		{"same-site Sec-Fetch-Site", def, local, "", []string{"Sec-Fetch-Site", "same-site"}, cross},
+		{"same-origin Sec-Fetch-Site", def, local, "", []string{"Sec-Fetch-Site", "same-origin"}, ok},
+		{"typed address", def, local, "", []string{"Sec-Fetch-Site", "none"}, ok},
+		{"foreign Origin", def, local, "", []string{"Origin", "http://attacker.example"}, cross},
+		{"null Origin", def, local, "", []string{"Origin", "null"}, cross},
+		{"own Origin", def, local, "", []string{"Origin", "http://127.0.0.1:8080"}, ok},
+		{"trusted Origin", trusted, local, "", []string{"Origin", "https://ops.example.com", "Sec-Fetch-Site", "cross-site"}, ok},
+		{"untrusted Origin", trusted, local, "", []string{"Origin", "https://ops2.example.com"}, cross},
+		{"token", token, remote, "items.example", []string{"Authorization", bearer}, ok},
+		{"token scheme case", token, remote, "", []string{"Authorization", "bearer s3cret"}, ok},
+		{"token, cross-site", token, remote, "", []string{"Authorization", bearer, "Sec-Fetch-Site", "cross-site"}, cross},
+		{"wrong token", token, remote, "", []string{"Authorization", "Bearer s3cre"}, unauth},
+		{"no token", token, local, "", nil, unauth},
+		{"basic", token, local, "", []string{"Authorization", "Basic s3cret"}, unauth},
+		{"either: loopback", either, local, "", nil, ok},
+		{"either: token", either, remote, "", []string{"Authorization", bearer}, ok},
+		{"either: neither", either, remote, "", nil, unauth},
+		{"legacy: loopback", legacy, local, "", nil, ok},
+		{"legacy: rebound", legacy, local, "attacker.example", nil, unauth},
 	} {
 		r := httptest.NewRequest("GET", "/items/3?tracing=1", nil)
 		r.RemoteAddr = c.remote
+		r.Host = c.host
+		if r.Host == "" {
+			r.Host = "127.0.0.1:8080"
+		}
 		for i := 0; i+1 < len(c.hdr); i += 2 {
 			r.Header.Set(c.hdr[i], c.hdr[i+1])
 		}
@@ -370,14 +414,20 @@ func TestAuthorisation(t *testing.T) {
 		if w.Code != 200 || w.Body.String() != "item 3" {
 			t.Errorf("%s: served %d %q", c.name, w.Code, w.Body)
 		}
-		if got := rec.last().opted; got != c.traced {
-			t.Errorf("%s: traced %v, want %v", c.name, got, c.traced)
+		if got, want := rec.last().opted, c.want == ok; got != want {
+			t.Errorf("%s: traced %v, want %v", c.name, got, want)
+		}
+		if got := w.Header().Get(middleware.RefusedHeader); got != c.want {
+			t.Errorf("%s: %s %q, want %q", c.name, middleware.RefusedHeader, got, c.want)
 		}
 	}
 	logMu.Lock()
 	defer logMu.Unlock()
-	if n := strings.Count(logs.String(), "tracing opt-in refused"); n != 4 || !strings.Contains(logs.String(), "reason=\"not authorised\"") {
-		t.Fatalf("refusal log (%d lines):\n%s", n, logs.String())
+	for _, want := range []string{"is not on a loopback address", "came through a proxy (Via header)",
+		`Host \"attacker.example:8080\" is not a loopback address`, "Sec-Fetch-Site: cross-site"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("refusal log lacks %q:\n%s", want, logs.String())
+		}
 	}
 }
 
@@ -385,13 +435,26 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-func TestBearerTokenEmpty(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("an empty token was accepted")
-		}
-	}()
-	middleware.WithBearerToken("")
+// TestBadOptions: an option given a bad value makes Tracing panic, with
+// the package's prefix once.
+func TestBadOptions(t *testing.T) {
+	for name, opt := range map[string]middleware.Option{
+		"empty token":      middleware.WithBearerToken(""),
+		"nil rule":         middleware.WithAuthorize(nil),
+		"host with port":   middleware.WithLocalHosts("devbox:8080"),
+		"malformed origin": middleware.WithTrustedOrigin("ops.example.com/x"),
+	} {
+		func() {
+			defer func() {
+				v := recover()
+				msg, _ := v.(string)
+				if !strings.HasPrefix(msg, "middleware: ") || strings.Count(msg, "middleware:") != 1 {
+					t.Errorf("%s: panic %v", name, v)
+				}
+			}()
+			middleware.Tracing(http.NotFoundHandler(), opt)
+		}()
+	}
 }
 
 func TestServerErrorAndRoute(t *testing.T) {
@@ -602,7 +665,7 @@ func TestHijack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET /upgrade?tracing=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	fmt.Fprintf(conn, "GET /upgrade?tracing=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -806,7 +869,7 @@ func TestAdapter(t *testing.T) {
 	for i := len(use) - 1; i >= 0; i-- {
 		h = use[i](h)
 	}
-	r := httptest.NewRequest("GET", "/?tracing=1", nil)
+	r := httptest.NewRequest("GET", "http://127.0.0.1/?tracing=1", nil)
 	r.RemoteAddr = "127.0.0.1:1"
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)

@@ -50,7 +50,8 @@ const RefusedKey = attribute.Key("tracing.refused")
 
 // The values of [RefusedHeader].
 const (
-	RefusedUnauthorized = "unauthorized" // no rule of the policy admits the request
+	RefusedCrossSite    = "cross-site"   // a browser sent it from another site (Sec-Fetch-Site, Origin)
+	RefusedUnauthorized = "unauthorized" // no rule admits it (for the local rule: not loopback, a Host that is not local, a proxy header)
 	RefusedConcurrency  = "concurrency"  // WithMaxConcurrent traced requests are in flight
 	RefusedRate         = "rate"         // the WithRateLimit bucket is empty
 )
@@ -120,8 +121,8 @@ func (h *handler) serveAsking(w http.ResponseWriter, r *http.Request, sig int) {
 // that continues the trace of an admitted caller (askParent) needs a slot
 // but no token of the rate limit: its trace was already paid for.
 func (h *handler) admit(r *http.Request, sig int) refusal {
-	if !h.authorized(r) {
-		return refusal{RefusedUnauthorized, "not authorised"}
+	if no := h.authorize(r); no.reason != "" {
+		return no
 	}
 	if n := h.inflight.Add(1); h.cfg.maxConcurrent > 0 && n > h.cfg.maxConcurrent {
 		h.inflight.Add(-1)

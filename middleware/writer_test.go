@@ -133,7 +133,7 @@ func TestWriterMinimal(t *testing.T) {
 			traced = writerInterfaces(w)
 		}
 	}))
-	for _, target := range []string{"/", "/?tracing=1"} {
+	for _, target := range []string{"http://127.0.0.1/", "http://127.0.0.1/?tracing=1"} {
 		r := httptest.NewRequest("GET", target, nil)
 		r.RemoteAddr = "127.0.0.1:5000"
 		w := httptest.NewRecorder()

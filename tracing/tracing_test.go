@@ -23,6 +23,9 @@ import (
 var testAdvice *dflag.Flag = tracing.Kind.Opt("tracing_test", "advice of the tests")
 
 func TestMain(m *testing.M) {
+	// The tests do not depend on the ambient startup terms.
+	os.Unsetenv("DFLAG")
+	os.Unsetenv("DFLAG_FILE")
 	if err := dflag.Init(); err != nil {
 		panic(err)
 	}
