@@ -26,6 +26,8 @@ type engine struct {
 	// broken is set once the kernel refused an mprotect for good; Status
 	// returns it and Apply switches no call off after it.
 	broken error
+	// index holds every direct call in the text, built by the first Find.
+	index *callIndex
 }
 
 // site is a verified call site: its target and its two encodings.
@@ -113,6 +115,10 @@ func (e *engine) find(target uintptr) ([]Site, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var sites []Site
+	if e.index == nil {
+		e.index = buildIndex(e.isa, ranges)
+		stats.indexBytes.Store(uint64(cap(e.index.calls)) * 8)
+	}
 	for _, r := range ranges {
 		cands := e.candidates(r, target)
 		for len(cands) > 0 {
@@ -146,11 +152,11 @@ func (e *engine) find(target uintptr) ([]Site, error) {
 // in increasing order. e.mu is held.
 func (e *engine) candidates(r textRange, target uintptr) []uintptr {
 	var cands []uintptr
-	e.isa.calls(mem(r.lo, r.hi-r.lo), r.lo, func(addr, t uintptr) {
-		if t == target {
+	for _, addr := range e.index.lookup(target) {
+		if r.contains(addr, 1) {
 			cands = append(cands, addr)
 		}
-	})
+	}
 	n := uintptr(e.isa.siteLen())
 	for addr, s := range e.verified {
 		if s.target == target && r.contains(addr, n) && bytes.Equal(mem(addr, n), s.off[:n]) {

@@ -1,0 +1,181 @@
+//go:build linux && arm64
+
+package patch
+
+import (
+	"encoding/binary"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// These tests run real arm64 code: on an amd64 machine under
+// qemu-aarch64-static (go test -exec qemu-aarch64-static, as .ci/run
+// does). qemu executes the patched words, the stores and the membarrier,
+// so they check that sites are found, that the words written are NOP and
+// the original BL, and that calls stop and resume in other threads. It
+// does not model caches: DC CVAU / IC IVAU and the barriers are no-ops
+// under emulation, and their argument is in docs/callsites.md.
+
+var a64Hits atomic.Int64
+
+//go:noinline
+func a64Target() { a64Hits.Add(1) }
+
+//go:noinline
+func a64Caller() { a64Target() }
+
+func word(addr uintptr) uint32 { return binary.LittleEndian.Uint32(mem(addr, 4)) }
+
+func a64Sites(t *testing.T) []Site {
+	t.Helper()
+	var out []Site
+	sites, err := Find(reflect.ValueOf(a64Target).Pointer())
+	if err != nil {
+		t.Fatalf("Find: %v", err)
+	}
+	for _, s := range sites {
+		if strings.HasSuffix(s.Func, ".a64Caller") {
+			out = append(out, s)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("found %d sites in a64Caller, want 1 (all: %+v)", len(out), sites)
+	}
+	return out
+}
+
+func TestARM64StatusNil(t *testing.T) {
+	if err := Status(); err != nil {
+		t.Fatalf("Status() = %v, want nil: the self-test must pass on linux/arm64", err)
+	}
+}
+
+func TestARM64BLToNOPAndBack(t *testing.T) {
+	s := a64Sites(t)[0]
+	if s.Addr&3 != 0 {
+		t.Fatalf("site %#x is not word-aligned", s.Addr)
+	}
+	bl := word(s.Addr)
+	if tgt, ok := blTarget(bl, s.Addr); !ok || tgt != s.Target {
+		t.Fatalf("word at site = %#08x, want BL to %#x", bl, s.Target)
+	}
+	before := a64Hits.Load()
+	a64Caller()
+	if a64Hits.Load() != before+1 {
+		t.Fatal("the call did not run before patching")
+	}
+
+	ch := []Change{{Addr: s.Addr, Target: s.Target, Call: false}}
+	if _, err := Apply(ch); err != nil || ch[0].Calls || ch[0].Err != nil {
+		t.Fatalf("Apply(off) = %v, change %+v", err, ch[0])
+	}
+	if w := word(s.Addr); w != wordNOP {
+		t.Fatalf("word after switching off = %#08x, want NOP %#08x", w, wordNOP)
+	}
+	before = a64Hits.Load()
+	a64Caller()
+	if a64Hits.Load() != before {
+		t.Fatal("the call ran while switched off")
+	}
+
+	ch = []Change{{Addr: s.Addr, Target: s.Target, Call: true}}
+	if _, err := Apply(ch); err != nil || !ch[0].Calls {
+		t.Fatalf("Apply(on) = %v, change %+v", err, ch[0])
+	}
+	if w := word(s.Addr); w != bl {
+		t.Fatalf("word after switching on = %#08x, want the original BL %#08x", w, bl)
+	}
+	before = a64Hits.Load()
+	a64Caller()
+	if a64Hits.Load() != before+1 {
+		t.Fatal("the call did not run after switching back on")
+	}
+}
+
+// TestARM64OtherThreads switches the site while other OS threads run it
+// and checks that, once Apply returns, every thread sees the new code.
+func TestARM64OtherThreads(t *testing.T) {
+	s := a64Sites(t)[0]
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	workers := 3
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for !stop.Load() {
+				a64Caller()
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	for i := 0; i < 10; i++ {
+		on := i%2 == 1
+		ch := []Change{{Addr: s.Addr, Target: s.Target, Call: on}}
+		if _, err := Apply(ch); err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		if on {
+			continue
+		}
+		// Off: once every worker has gone round its loop again the count
+		// must stand still.
+		runtime.Gosched()
+		settled := a64Hits.Load()
+		for range 200 {
+			runtime.Gosched()
+		}
+		if got := a64Hits.Load(); got != settled {
+			t.Fatalf("round %d: %d calls ran after Apply switched the site off", i, got-settled)
+		}
+	}
+	if _, err := Apply([]Change{{Addr: s.Addr, Target: s.Target, Call: true}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestARM64Encodings(t *testing.T) {
+	for _, c := range []struct {
+		w      uint32
+		addr   uintptr
+		target uintptr
+		ok     bool
+	}{
+		{0x94000001, 0x1000, 0x1004, true},
+		{0x97ffffff, 0x1000, 0x0ffc, true},
+		{0x95ffffff, 0x0, 0x7fffffc, true},
+		{0x96000000, 0x8000000, 0x0, true},
+		{0x14000001, 0x1000, 0, false}, // B, not BL
+		{wordNOP, 0x1000, 0, false},
+	} {
+		got, ok := blTarget(c.w, c.addr)
+		if ok != c.ok || ok && got != c.target {
+			t.Errorf("blTarget(%#08x, %#x) = %#x, %v; want %#x, %v", c.w, c.addr, got, ok, c.target, c.ok)
+		}
+	}
+	// LDR X0, .+8 loads 8 bytes of data at .+8: the BL-looking words
+	// there are data, not calls.
+	code := make([]byte, 16)
+	binary.LittleEndian.PutUint32(code[0:], 0x58000040)  // LDR X0, .+8
+	binary.LittleEndian.PutUint32(code[4:], 0x94000010)  // BL (real)
+	binary.LittleEndian.PutUint32(code[8:], 0x94000001)  // data
+	binary.LittleEndian.PutUint32(code[12:], 0x94000002) // data
+	var found []uintptr
+	arm64{}.calls(code, 0x4000, func(addr, _ uintptr) { found = append(found, addr) })
+	if len(found) != 1 || found[0] != 0x4004 {
+		t.Fatalf("calls found %#x, want only the real BL at 0x4004", found)
+	}
+	g := geometry(0x8444c004)
+	if g.dline != 64 || g.iline != 64 || g.flags != 0 {
+		t.Fatalf("geometry(0x8444c004) = %+v, want 64-byte lines", g)
+	}
+	if g := geometry(1<<28 | 1<<29 | 3<<16 | 3); g.flags != cacheIDC|cacheDIC || g.dline != 32 {
+		t.Fatalf("geometry with IDC and DIC = %+v", g)
+	}
+}
