@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 		os.Unsetenv("DFLAG")
 		os.Unsetenv("DFLAG_FILE")
 	}
+	if os.Getenv("DFLAG_TEST_CHILD") == "concurrent" {
+		os.Exit(m.Run()) // TestConcurrentInitChild calls Init
+	}
 	if err := dflag.Init(); err != nil && os.Getenv("DFLAG_TEST_CHILD") == "" {
 		fmt.Fprintln(os.Stderr, "Init:", err)
 		os.Exit(2)

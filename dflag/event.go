@@ -1,6 +1,9 @@
 package dflag
 
 import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,8 +42,12 @@ var watchers struct {
 }
 
 // Watch calls fn after every control operation, outside the registry lock,
-// from the goroutine that made the change. fn must be fast and must not
-// block; it may call into dflag. The returned stop removes fn.
+// from the goroutine that made the change (for the events of [Init], once
+// Init is complete). fn must be fast and must not block; it may call into
+// dflag. If fn panics, the panic is recovered and logged with [slog.Error]:
+// the operation it was told about has completed, its caller gets its
+// result (a [HoldKind] its release), and the other watchers are called. The
+// returned stop removes fn.
 func Watch(fn func(Event)) (stop func()) {
 	p := &fn
 	watchers.mu.Lock()
@@ -65,12 +72,28 @@ func Watch(fn func(Event)) (stop func()) {
 	}
 }
 
-func notify(ev Event) {
+// notify calls every watcher with ev. A watcher that panics is contained:
+// the panic is logged with [slog.Error] (with the event and the stack) and
+// the other watchers are still called. The change itself is complete when
+// notify runs, so the registry is consistent whatever a watcher does.
+func notify(evs ...Event) {
 	list := watchers.list.Load()
 	if list == nil {
 		return
 	}
-	for _, fn := range *list {
-		(*fn)(ev)
+	for _, ev := range evs {
+		for _, fn := range *list {
+			call(*fn, ev)
+		}
 	}
+}
+
+func call(fn func(Event), ev Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("dflag: a Watch callback panicked; the change it was told about is complete and the registry is consistent",
+				"op", string(ev.Op), "kind", ev.Kind, "pattern", ev.Pattern, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	fn(ev)
 }

@@ -16,6 +16,7 @@ var reg struct {
 	sorted      []*Flag            // by full name, then seq: a pattern's literal prefix is a run
 	holds       map[string]uint64  // kind-wide activations that also apply to later flags
 	initialized bool
+	initDone    chan struct{} // closed when the first Init has finished
 	initErr     error
 }
 
@@ -52,30 +53,41 @@ func registerLocked(f *Flag) {
 // Init initialises the library: [Opt] flags switch off (unless activated),
 // then the terms in the file named by DFLAG_FILE and in the DFLAG
 // environment variable are validated and applied, file first. Init is
-// idempotent: later calls do nothing and return the first call's result. If
-// a term is malformed, Init returns an error naming it and applies no term,
-// but the library is initialised all the same.
+// idempotent: later calls, concurrent ones included, wait for the first
+// call to finish and return its result. If a term is malformed, Init
+// returns an error naming it and applies no term, but the library is
+// initialised all the same. Watchers see Init's events once it has
+// finished.
 func Init() error {
 	reg.mu.Lock()
-	if reg.initialized {
-		err := reg.initErr
+	if done := reg.initDone; done != nil {
 		reg.mu.Unlock()
-		return err
+		<-done
+		reg.mu.Lock()
+		defer reg.mu.Unlock()
+		return reg.initErr
 	}
+	reg.initDone = make(chan struct{})
 	reg.initialized = true
 	ev := Event{Op: OpInit, Pattern: ""}
 	ev.Matched = len(reg.all)
 	ev.Flipped, ev.Patched, ev.PatchTime, _ = syncLocked(reg.all)
+	evs := []Event{ev}
 	reg.mu.Unlock()
-	notify(ev)
 
 	terms, err := envTerms()
+	var parsed []term
 	if err == nil {
-		err = Apply(terms...)
+		parsed, err = parseTerms(terms)
 	}
 	reg.mu.Lock()
+	if err == nil {
+		evs = applyLocked(parsed, evs)
+	}
 	reg.initErr = err
+	close(reg.initDone)
 	reg.mu.Unlock()
+	notify(evs...)
 	return err
 }
 

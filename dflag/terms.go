@@ -67,21 +67,37 @@ func parseTerm(s string) (term, error) {
 // name matches re. Each term is one whole pattern (no quoting). If any term
 // is malformed, Apply returns an error naming it and applies none.
 func Apply(terms ...string) error {
+	parsed, err := parseTerms(terms)
+	if err != nil {
+		return err
+	}
+	reg.mu.Lock()
+	evs := applyLocked(parsed, nil)
+	reg.mu.Unlock()
+	notify(evs...)
+	return nil
+}
+
+// parseTerms validates every term.
+func parseTerms(terms []string) ([]term, error) {
 	parsed := make([]term, len(terms))
 	for i, s := range terms {
 		t, err := parseTerm(s)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		parsed[i] = t
 	}
+	return parsed, nil
+}
+
+// applyLocked applies validated terms in order, under one hold of reg.mu,
+// and appends their events to evs.
+func applyLocked(parsed []term, evs []Event) []Event {
 	for _, t := range parsed {
-		reg.mu.Lock()
-		ev := controlLocked(t.op, "", t.pattern, t.m)
-		reg.mu.Unlock()
-		notify(ev)
+		evs = append(evs, controlLocked(t.op, "", t.pattern, t.m))
 	}
-	return nil
+	return evs
 }
 
 // ParseTerms splits a startup specification, as found in DFLAG, into
