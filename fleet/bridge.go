@@ -2,10 +2,12 @@ package fleet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -175,6 +177,9 @@ func (b *Bridge) session(wait *backoffDelay) error {
 	resp, err := b.cli.Get(ctx, b.r.prefix, clientv3.WithPrefix())
 	cancel()
 	if err != nil {
+		if why := b.diagnose(); why != "" {
+			return fmt.Errorf("fleet: reading %s from etcd: %w (%s)", b.r.prefix, err, why)
+		}
 		return fmt.Errorf("fleet: reading %s from etcd: %w", b.r.prefix, err)
 	}
 	rev := resp.Header.Revision
@@ -307,6 +312,39 @@ func (b *Bridge) newClient() (*clientv3.Client, error) {
 		return nil, fmt.Errorf("fleet: connecting to etcd at %s: %w", strings.Join(eps, ","), err)
 	}
 	return cli, nil
+}
+
+// diagnose says why no endpoint answers, when a read timed out without
+// saying (gRPC waits for a connection and hides the dial error): it dials
+// each endpoint once, with TLS if configured, and returns the first failure.
+func (b *Bridge) diagnose() string {
+	d := &net.Dialer{Timeout: b.cfg.DialTimeout}
+	for _, ep := range b.r.endpoints {
+		addr := strings.TrimPrefix(strings.TrimPrefix(ep.url, "https://"), "http://")
+		if !strings.HasPrefix(ep.url, "https://") {
+			c, err := d.DialContext(b.ctx, "tcp", addr)
+			if err != nil {
+				return err.Error()
+			}
+			c.Close()
+			continue
+		}
+		t := b.r.tls
+		if t == nil {
+			t = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		t = t.Clone()
+		if t.ServerName == "" {
+			t.ServerName = ep.host
+		}
+		t.NextProtos = []string{"h2"}
+		c, err := (&tls.Dialer{NetDialer: d, Config: t}).DialContext(b.ctx, "tcp", addr)
+		if err != nil {
+			return err.Error()
+		}
+		c.Close()
+	}
+	return ""
 }
 
 // testHookBeforeWatch, if set, runs between a session's read and its watch.
