@@ -1,13 +1,14 @@
 package tracing
 
 import (
-	"bounded.dev/dflag"
 	"context"
 	"fmt"
 	"log/slog"
 	"runtime"
 	"time"
 
+	"bounded.dev/dflag"
+	"bounded.dev/internal/srcpath"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -76,7 +77,10 @@ func (h *LogHandler) addEvent(ctx context.Context, r slog.Record) {
 	attrs = append(attrs, attribute.String("log.level", r.Level.String()))
 	if r.PC != 0 {
 		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
-		attrs = append(attrs, semconv.CodeFunctionName(f.Function), semconv.CodeFilePath(f.File), semconv.CodeLineNumber(f.Line))
+		// The file as dflag names flags, import/path/file.go: the same in
+		// every build directory, and no absolute build path in the trace.
+		attrs = append(attrs, semconv.CodeFunctionName(f.Function),
+			semconv.CodeFilePath(srcpath.Of(f.Function, f.File)), semconv.CodeLineNumber(f.Line))
 	}
 	attrs = append(attrs, h.attrs...)
 	r.Attrs(func(a slog.Attr) bool {

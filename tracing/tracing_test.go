@@ -221,7 +221,8 @@ func TestLogHandler(t *testing.T) {
 	a := attrs(ev.Attributes)
 	if ev.Name != "cache miss" || a["log.level"] != "DEBUG" || a["svc"] != "items" || a["req.key"] != int64(42) ||
 		a["req.db.rows"] != int64(3) || a["req.d"] != "1s" || a["req.s"] != "str" ||
-		!strings.HasSuffix(a["code.function.name"].(string), "TestLogHandler") {
+		!strings.HasSuffix(a["code.function.name"].(string), "TestLogHandler") ||
+		a["code.file.path"] != "bounded.dev/tracing/tracing_test.go" || a["code.line.number"] == nil {
 		t.Fatalf("event %q %v", ev.Name, a)
 	}
 	if a := attrs(spans[0].Events[1].Attributes); a["req.err"] != "none" || a["log.level"] != "INFO" {
