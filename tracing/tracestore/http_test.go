@@ -260,3 +260,38 @@ func TestWriteTextTimes(t *testing.T) {
 		t.Fatalf("bars:\n%s", b.String())
 	}
 }
+
+// FuzzHandler sends arbitrary query strings to the handler: it answers
+// 200, 400 or 404, never panics, and changes nothing in the store.
+func FuzzHandler(f *testing.F) {
+	s := tracestore.New()
+	tp := newProvider(s)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	id := recordHTTP(tp, t0, "GET", "/items/{id}", "/items/1", 200, 10*time.Millisecond, "req-a", false)
+	recordHTTP(tp, t0.Add(time.Second), "GET", "/items/{id}", "/items/2", 503, 30*time.Millisecond, "req-b", true)
+	h := s.Handler(tracestore.WithAuthorize(func(*http.Request) bool { return true }))
+	for _, q := range []string{"", "format=json", "format=text", "trace=" + id.String(), "trace=00-" + id.String() + "-00f067aa0ba902b7-01&format=json",
+		"status=5xx&min=1ms", "route=%2Fitems%2F%7Bid%7D&offset=1&limit=1", "trace=bad", "offset=1000", "limit=1&format=text"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		r := httptest.NewRequest("GET", "/debug/traces", nil)
+		r.URL.RawQuery = raw
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		switch w.Code {
+		case 200, 400, 404:
+		default:
+			t.Fatalf("%q: %d %s", raw, w.Code, w.Body)
+		}
+		if w.Code != 200 && !strings.HasPrefix(w.Body.String(), "tracestore: ") {
+			t.Fatalf("%q: %d %q", raw, w.Code, w.Body)
+		}
+		if w.Code == 200 && strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") && !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("%q: invalid JSON %.300s", raw, w.Body)
+		}
+		if s.Len() != 2 {
+			t.Fatalf("%q changed the store", raw)
+		}
+	})
+}
