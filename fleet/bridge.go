@@ -144,6 +144,7 @@ func (b *Bridge) run() {
 	wait := backoffDelay{min: 50 * time.Millisecond, max: b.cfg.MaxBackoff}
 	lastNag := time.Now()
 	for b.ctx.Err() == nil {
+		began := time.Now()
 		err := b.session(&wait)
 		if b.ctx.Err() != nil {
 			return
@@ -156,7 +157,9 @@ func (b *Bridge) run() {
 		}
 		select {
 		case <-b.ctx.Done():
-		case <-time.After(wait.next()):
+		case <-time.After(wait.next() - time.Since(began)):
+			// Attempts start at most one backoff apart; an attempt that
+			// waited for a connection already waited its share.
 		}
 	}
 }

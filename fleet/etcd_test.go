@@ -86,6 +86,7 @@ func (te *testEtcd) start() {
 	cfg.AdvertisePeerUrls = []url.URL{te.peer}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.TickMs, cfg.ElectionMs = 10, 100
+	cfg.BcryptCost = 4 // bcrypt.MinCost: password checks are slow under -race otherwise
 	if te.tls != nil {
 		cfg.ClientTLSInfo = transport.TLSInfo{
 			CertFile:       te.tls.serverCert,

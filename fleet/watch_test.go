@@ -185,6 +185,7 @@ func TestOutageKeepsStateThenCatchesUp(t *testing.T) {
 	waitTerms(t, b, p+"new", "+advice:x")
 	d := time.Since(back)
 	t.Logf("change made during the outage arrived %v after etcd's return", d)
+	eventually(t, 5*time.Second, "reconnection", b.Connected)
 	if d > 2500*time.Millisecond {
 		t.Errorf("change arrived %v after etcd's return, want within ~2s", d)
 	}
