@@ -37,6 +37,7 @@ package aspect
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,8 +220,14 @@ func (k *Kind) acquire() {
 		k.cancelLocked() // a pending drop, if any, is cancelled
 		if k.hold == nil {
 			release, err := dflag.HoldKind(k.name)
-			if err != nil {
+			if release == nil {
 				panic("aspect: " + err.Error()) // unreachable: the name was validated
+			}
+			if err != nil {
+				// The hold is in force; call sites the engine could not
+				// switch keep running or not as their State.On says,
+				// and later control calls retry them.
+				slog.Error("aspect: activating a kind", "kind", k.name, "err", err)
 			}
 			k.hold = release
 			k.held.Store(true)

@@ -30,7 +30,7 @@ func (b *syncBuffer) String() string {
 }
 
 var (
-	panicLinger     = aspect.New("aspect_panic_linger", aspect.WithLinger(time.Millisecond))
+	panicLinger                 = aspect.New("aspect_panic_linger", aspect.WithLinger(time.Millisecond))
 	panicLingerFlag *dflag.Flag = panicLinger.Opt("f")
 )
 

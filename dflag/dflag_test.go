@@ -464,7 +464,9 @@ func TestConcurrentOnAndControl(t *testing.T) {
 	var ctl sync.WaitGroup
 	for g := range 4 {
 		ctl.Go(func() {
-			for i := range 500 {
+			// At least 500 rounds, and until a reader has seen a flag on
+			// (on a loaded machine the readers may not have run yet).
+			for i := 0; i < 500 || seen.Load() == 0 && i < 1_000_000; i++ {
 				switch (g + i) % 4 {
 				case 0, 1:
 					dflag.ActivateKind("conc", "")

@@ -29,9 +29,10 @@ type Event struct {
 	Kind      string        // set for the kind operations and HoldKind
 	Pattern   string        // the pattern as given
 	Matched   int           // records that matched
-	Flipped   int           // records whose value changed
+	Flipped   int           // records whose value changed (not counting call sites the engine could not switch)
 	Patched   int           // call sites whose code was rewritten
 	PatchTime time.Duration // time spent rewriting code
+	Err       error         // a *SwitchError when call sites could not be switched, else nil
 }
 
 // watchers is a copy-on-write list so that notify costs one atomic load

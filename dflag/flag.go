@@ -54,6 +54,7 @@ type Flag struct {
 	// Guarded by reg.mu.
 	activation uint64
 	unhook     uint64
+	kindHeld   uint64 // the part of activation that HoldKind holds added
 
 	// addr is the address of the CALL instruction for a call-site record,
 	// 0 for a hook flag. Call-site records are switched by patch (callsite.go).

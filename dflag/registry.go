@@ -2,7 +2,11 @@ package dflag
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +40,7 @@ func register(f *Flag) {
 func registerLocked(f *Flag) {
 	f.seq = len(reg.all)
 	f.activation += reg.holds[f.kind]
+	f.kindHeld += reg.holds[f.kind]
 	reg.all = append(reg.all, f)
 	if reg.byKind == nil {
 		reg.byKind = make(map[string][]*Flag)
@@ -71,7 +76,8 @@ func Init() error {
 	reg.initialized = true
 	ev := Event{Op: OpInit, Pattern: ""}
 	ev.Matched = len(reg.all)
-	ev.Flipped, ev.Patched, ev.PatchTime, _ = syncLocked(reg.all)
+	ev.Flipped, ev.Patched, ev.PatchTime, ev.Err = syncLocked(reg.all)
+	patchErr := ev.error()
 	evs := []Event{ev}
 	reg.mu.Unlock()
 
@@ -83,6 +89,7 @@ func Init() error {
 	reg.mu.Lock()
 	if err == nil {
 		evs = applyLocked(parsed, evs)
+		err = errors.Join(patchErr, eventsError(evs[1:]))
 	}
 	reg.initErr = err
 	close(reg.initDone)
@@ -99,7 +106,9 @@ func Initialized() bool {
 }
 
 // syncLocked brings each record's value in line with its counts and returns
-// how many records changed value and how many call sites were patched.
+// how many records changed value (call sites the engine could not switch
+// are not counted), how many call sites were patched, and the engine's
+// error, if any.
 func syncLocked(fs []*Flag) (flipped, patched int, took time.Duration, err error) {
 	var sites []*Flag
 	for _, f := range fs {
@@ -107,13 +116,13 @@ func syncLocked(fs []*Flag) (flipped, patched int, took time.Duration, err error
 			flipped++
 		}
 	}
-	patched, took, err = patch(sites)
-	return flipped, patched, took, err
+	n, patched, took, err := patchSites(sites)
+	return flipped + n, patched, took, err
 }
 
-// syncHook updates a hook flag's value from its counts, or appends a call
-// site whose value must change to sites. It reports whether the value
-// changes.
+// syncHook updates a hook flag's value from its counts and reports whether
+// it changed, or appends a call site whose value must change to sites (its
+// flip is counted once the engine has made it).
 func (f *Flag) syncHook(sites *[]*Flag) bool {
 	w := f.want()
 	if w == f.on.Load() {
@@ -121,11 +130,56 @@ func (f *Flag) syncHook(sites *[]*Flag) bool {
 	}
 	if f.addr != 0 {
 		*sites = append(*sites, f)
-	} else {
-		f.on.Store(w)
+		return false
 	}
+	f.on.Store(w)
 	return true
 }
+
+// patchSites switches sites through the engine and returns how many now
+// hold their wanted value. A site the engine could not switch keeps what
+// its code does in f.on, so that State.On stays true to the code, and
+// stays out of line with its counts: every later operation that matches
+// it (or any sync) tries again. The error counts the sites left behind and
+// wraps the engine's.
+func patchSites(sites []*Flag) (flipped, patched int, took time.Duration, err error) {
+	if len(sites) == 0 {
+		return 0, 0, 0, nil
+	}
+	patched, took, err = patch(sites)
+	for _, f := range sites {
+		if f.on.Load() == f.want() {
+			flipped++
+		}
+	}
+	if failed := len(sites) - flipped; failed > 0 {
+		if err == nil {
+			err = errors.New("the engine reported no error")
+		}
+		err = &SwitchError{Failed: failed, Err: err}
+	} else if err != nil {
+		err = &SwitchError{Err: err}
+	}
+	return flipped, patched, took, err
+}
+
+// SwitchError reports call sites that the engine could not switch. Each
+// keeps the instruction it had, so its call runs exactly when its
+// [State.On] (and [Flag.On]) says so; its counts are updated all the same,
+// and the next control call that matches it, or the next [Init], tries to
+// switch it again. Control calls return it wrapped, with the number of
+// records matched, and [Event.Err] holds it.
+type SwitchError struct {
+	Failed int   // call sites left with their previous instruction
+	Err    error // the engine's error (see PatchStatus)
+}
+
+func (e *SwitchError) Error() string {
+	return fmt.Sprintf("%d call sites could not be switched and keep their previous instruction (State.On says what each does; the next control call that matches them retries): %v", e.Failed, e.Err)
+}
+
+// Unwrap returns the engine's error.
+func (e *SwitchError) Unwrap() error { return e.Err }
 
 // Activate increments the activation count of every flag whose full name
 // matches pattern, except unhooked flags, and returns how many matched.
@@ -176,11 +230,25 @@ func control(op Op, kind, pattern string) (int, error) {
 	ev := controlLocked(op, kind, pattern, m)
 	reg.mu.Unlock()
 	notify(ev)
-	return ev.Matched, nil
+	return ev.Matched, ev.error()
+}
+
+// error returns the control call's error for ev's Err, prefixed once.
+func (ev *Event) error() error {
+	if ev.Err == nil {
+		return nil
+	}
+	what := string(ev.Op) + " " + strconv.Quote(ev.Pattern)
+	if ev.Kind != "" {
+		what = string(ev.Op) + " kind " + ev.Kind + " " + strconv.Quote(ev.Pattern)
+	}
+	return fmt.Errorf("dflag: %s matched %d records: %w", what, ev.Matched, ev.Err)
 }
 
 // controlLocked is control with reg.mu held and the pattern compiled (m is
-// nil when every record of kind matches).
+// nil when every record of kind matches). Every matched record is brought
+// in line with its counts, so a call site that an earlier operation could
+// not switch is retried.
 func controlLocked(op Op, kind, pattern string, m *matcher) Event {
 	fs := candidates(kind, m)
 	ev := Event{Op: op, Kind: kind, Pattern: pattern}
@@ -190,29 +258,28 @@ func controlLocked(op Op, kind, pattern string, m *matcher) Event {
 			continue
 		}
 		ev.Matched++
-		if op.apply(f) && f.syncHook(&sites) {
+		op.apply(f)
+		if f.syncHook(&sites) {
 			ev.Flipped++
 		}
 	}
-	ev.Patched, ev.PatchTime, _ = patch(sites)
+	n, patched, took, err := patchSites(sites)
+	ev.Flipped += n
+	ev.Patched, ev.PatchTime, ev.Err = patched, took, err
 	return ev
 }
 
-// apply changes f's counts for op and reports whether f's value may change.
-func (op Op) apply(f *Flag) bool {
+// apply changes f's counts for op.
+func (op Op) apply(f *Flag) {
 	switch op {
 	case OpActivate:
-		if f.unhook > 0 {
-			return false
+		if f.unhook == 0 {
+			f.activation++
 		}
-		f.activation++
-		return f.activation == 1
 	case OpDeactivate:
-		if f.activation == 0 {
-			return false
+		if f.activation > 0 {
+			f.activation--
 		}
-		f.activation--
-		return f.activation == 0
 	case OpUnhook:
 		f.unhook++
 	case OpRehook:
@@ -220,14 +287,22 @@ func (op Op) apply(f *Flag) bool {
 			f.unhook--
 		}
 	}
-	return false
 }
 
 // HoldKind activates every flag of kind, including flags of that kind
 // registered later (by late packages or call-site registration), until the
-// returned release is called. Release is idempotent. Unhooked flags ignore
-// the hold as they ignore any activation; flags registered while the kind is
-// held start activated. Package aspect builds scoped activations on it.
+// returned release is called. Release is idempotent, and takes back exactly
+// the activations the hold added (a flag that was unhooked when the hold
+// was taken, and so ignored it, is not deactivated by the release).
+// Unhooked flags ignore the hold as they ignore any activation; flags
+// registered while the kind is held start activated. Package aspect builds
+// scoped activations on it.
+//
+// If call sites of the kind could not be switched, HoldKind returns the
+// release together with a *[SwitchError]: the hold is in force in the
+// counts, and those sites are retried by later control calls. An error
+// from the release's own switching is logged with [slog.Error] and is in
+// the [Event] watchers see.
 func HoldKind(kind string) (release func(), err error) {
 	if err := checkKind(kind); err != nil {
 		return nil, err
@@ -237,7 +312,7 @@ func HoldKind(kind string) (release func(), err error) {
 		reg.holds = make(map[string]uint64)
 	}
 	reg.holds[kind]++
-	ev := controlLocked(OpActivate, kind, "", nil)
+	ev := kindHoldLocked(kind, +1)
 	reg.mu.Unlock()
 	notify(ev)
 	var once sync.Once
@@ -247,9 +322,42 @@ func HoldKind(kind string) (release func(), err error) {
 			if reg.holds[kind]--; reg.holds[kind] == 0 {
 				delete(reg.holds, kind)
 			}
-			ev := controlLocked(OpDeactivate, kind, "", nil)
+			ev := kindHoldLocked(kind, -1)
 			reg.mu.Unlock()
 			notify(ev)
+			if err := ev.error(); err != nil {
+				slog.Error("dflag: releasing a kind hold", "kind", kind, "err", err)
+			}
 		})
-	}, nil
+	}, ev.error()
+}
+
+// kindHoldLocked adds (delta +1) or takes back (-1) one kind hold's
+// activation on every flag of kind; reg.mu must be held.
+func kindHoldLocked(kind string, delta int) Event {
+	ev := Event{Op: OpActivate, Kind: kind}
+	if delta < 0 {
+		ev.Op = OpDeactivate
+	}
+	var sites []*Flag
+	for _, f := range reg.byKind[kind] {
+		ev.Matched++
+		switch {
+		case delta > 0 && f.unhook == 0:
+			f.activation++
+			f.kindHeld++
+		case delta < 0 && f.kindHeld > 0:
+			f.kindHeld--
+			if f.activation > 0 {
+				f.activation--
+			}
+		}
+		if f.syncHook(&sites) {
+			ev.Flipped++
+		}
+	}
+	n, patched, took, err := patchSites(sites)
+	ev.Flipped += n
+	ev.Patched, ev.PatchTime, ev.Err = patched, took, err
+	return ev
 }

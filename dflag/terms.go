@@ -75,7 +75,17 @@ func Apply(terms ...string) error {
 	evs := applyLocked(parsed, nil)
 	reg.mu.Unlock()
 	notify(evs...)
-	return nil
+	return eventsError(evs)
+}
+
+// eventsError joins the errors of evs (call sites that could not be
+// switched).
+func eventsError(evs []Event) error {
+	var errs []error
+	for i := range evs {
+		errs = append(errs, evs[i].error())
+	}
+	return errors.Join(errs...)
 }
 
 // parseTerms validates every term.
