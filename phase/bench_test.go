@@ -30,6 +30,29 @@ func BenchmarkQuiescentParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkWindow is the cost of a window with no readers: Enter (the
+// dflag hold and an empty grace period) and Exit through a *Phase, and the
+// same through Do, which does not allocate a Window.
+func BenchmarkWindow(b *testing.B) {
+	p := phase.Of("phase_bench_window")
+	_ = p.Kind().Opt("advice")
+	b.Run("enter_exit", func(b *testing.B) {
+		for b.Loop() {
+			p.Enter().Exit()
+		}
+	})
+	b.Run("do", func(b *testing.B) {
+		for b.Loop() {
+			p.Do(func() {})
+		}
+	})
+	b.Run("by_name", func(b *testing.B) {
+		for b.Loop() {
+			phase.Enter("phase_bench_window").Exit()
+		}
+	})
+}
+
 // BenchmarkEnterExitTwoBusyReaders is the latency of a window (Enter with
 // its grace period, then Exit) while two reader goroutines are busy.
 func BenchmarkEnterExitTwoBusyReaders(b *testing.B) {

@@ -8,9 +8,12 @@ import (
 	"bounded.dev/phase"
 )
 
+// The stm phase, kept in a variable so that windows skip the name lookup.
+var stm = phase.Of(phase.STM)
+
 // The advice of the stm phase: a read barrier that readers only need while
 // a batch may be half applied.
-var exampleBarrier *dflag.Flag = phase.Kind(phase.STM).Opt("example_barrier", "read barrier")
+var exampleBarrier *dflag.Flag = stm.Kind().Opt("example_barrier", "read barrier")
 
 // A writer opens a window around an update; readers skip the advice
 // outside windows and announce quiescent states between read sections.
@@ -40,7 +43,7 @@ func Example() {
 	}()
 
 	fmt.Println("before:", exampleBarrier.On())
-	w := phase.Enter(phase.STM) // returns once the reader has passed a quiescent state
+	w := stm.Enter() // returns once the reader has passed a quiescent state
 	fmt.Println("in the window:", exampleBarrier.On())
 	w.Exit()
 	w.Exit() // idempotent
@@ -81,4 +84,17 @@ func ExampleEnter() {
 	// Output:
 	// true
 	// false
+}
+
+// Do runs a function inside a window, and closes it even if the function
+// panics.
+func ExamplePhase_Do() {
+	dflag.Init()
+	stm.Do(func() {
+		fmt.Println("in the window:", exampleBarrier.On(), stm.Open())
+	})
+	fmt.Println("after:", exampleBarrier.On(), stm.Open())
+	// Output:
+	// in the window: true true
+	// after: false false
 }

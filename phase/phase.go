@@ -1,64 +1,12 @@
-// Package phase switches advice on for the phases of a program, with the
-// grace period that makes the switch safe for goroutines that skipped the
-// advice while it was off.
-//
-// A phase is an [aspect.Kind] without linger ([Kind]): its advice is
-// declared as flags of the kind, for example a lock or a read barrier that
-// is only needed while the phase is entered:
-//
-//	var stmBarrier *dflag.Flag = phase.Kind(phase.STM).Opt("table_barrier", "seqlock check on table reads")
-//
-// Readers, goroutines whose fast paths test such a flag and skip the
-// advice when it is off, register and announce quiescent states between
-// their read sections:
-//
-//	r := phase.Register()
-//	defer r.Close()
-//	for {
-//		serve(stmBarrier.On()) // a read section: the flag is read once
-//		r.Quiescent()          // holds no reference into the table
-//	}
-//
-// A writer that needs the advice on opens a window:
-//
-//	w := phase.Enter(phase.STM) // advice on, and no reader still skips it
-//	applyBatchInPlace()
-//	w.Exit()
-//
-// # Grace period
-//
-// The grace period is the quiescent-state-based scheme of userspace RCU's
-// QSBR flavour. [Enter] switches the advice on, increments a global epoch,
-// and waits until every registered, online reader has announced a
-// quiescent state (stored the epoch it loaded) since. A read section that
-// started before that quiescent state may have seen the advice off; one that
-// starts after it sees the advice on (sync/atomic operations are
-// sequentially consistent). So when Enter returns, no reader is still in a
-// read section that saw the advice off. Offline and closed readers are not
-// waited for: they are in no read section.
-//
-// The guarantee covers only the transition to on. Switching advice off
-// ([Window.Exit]) needs no grace period here, because the phases this
-// package serves only need the advice while the window is open: a reader
-// that still runs the advice after Exit is merely slower.
-//
-// # Reader duties
-//
-// A reader must not carry anything it read in a read section across
-// [Reader.Quiescent]; it must call [Reader.Offline] before it blocks (a
-// channel receive, a lock, I/O, a sleep) and [Reader.Online] after, or
-// every Enter waits until it runs again; and it must [Reader.Close] when
-// done. A goroutine must not call Enter while its own Reader is online: it
-// would wait for itself.
 package phase
 
 import (
-	"runtime"
+	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"bounded.dev/aspect"
+	"bounded.dev/dflag"
 )
 
 // The phases of the common case.
@@ -74,270 +22,148 @@ const (
 	STM = "stm"
 )
 
-// cacheLine is the padding unit that keeps hot words apart.
-const cacheLine = 64
+// Phase is a program phase: the advice of one kind, switched on while a
+// window of the phase is open. There is one Phase per name; [Of] returns it.
+// Entering through a *Phase kept in a variable skips the name lookup that
+// [Enter] makes.
+type Phase struct {
+	name string
+	kind *aspect.Kind
 
-// gp is the grace-period state. The epoch, read by every Quiescent, sits on
-// its own cache line.
-var gp struct {
-	_     [cacheLine]byte
-	epoch atomic.Uint64 // starts at 1: a reader's seen value 0 means offline
-	_     [cacheLine - 8]byte
-
-	mu      sync.Mutex                // serialises Register and Close
-	readers atomic.Pointer[[]*Reader] // copy-on-write list, scanned by Enter
-
-	waiting atomic.Int32  // writers blocked in wait
-	resumed atomic.Uint32 // writers woken by a reader
-	wmu     sync.Mutex    // guards wake
-	wake    chan struct{} // closed by the next announcing reader; nil if none
+	mu      sync.Mutex
+	open    int    // windows open
+	release func() // the dflag hold while open > 0
+	gen     uint64 // increments when the advice is switched on
+	synced  uint64 // the gen whose grace period has completed
 }
 
-func init() { gp.epoch.Store(1) }
+// phases maps a name to its one Phase; the two of the common case are
+// created when the package is initialised, before any package that
+// imports it.
+var phases sync.Map // name -> *Phase
 
-// Window is an entered phase; [Window.Exit] leaves it.
-type Window struct {
-	kind    *aspect.Kind
-	release func()
+var _, _ = Of(SteadyState), Of(STM)
+
+// Of returns the phase named name, creating it the first time. Like
+// [regexp.MustCompile], it panics if name is not an identifier: phase names
+// are constants. Use [aspect.Valid] to check one that is not.
+func Of(name string) *Phase {
+	if p, ok := phases.Load(name); ok {
+		return p.(*Phase)
+	}
+	if err := aspect.Valid(name); err != nil {
+		panic(fmt.Sprintf("phase: %q: %v", name, err))
+	}
+	p, _ := phases.LoadOrStore(name, &Phase{name: name, kind: aspect.New(name, aspect.WithLinger(0))})
+	return p.(*Phase)
 }
 
-// Enter switches on the advice of the phase name (every flag of the aspect
-// kind name, including flags registered later), waits for a grace period
+// Name returns the phase's name, the dflag kind of its advice.
+func (p *Phase) Name() string { return p.name }
+
+// Kind returns the aspect kind of the phase, to declare its advice with:
+//
+//	var barrier *dflag.Flag = phase.Of(phase.STM).Kind().Opt("table_barrier")
+//
+// The kind is created without linger. A kind of the same name that
+// [aspect.New] created before the phase (from a package initialised
+// earlier) keeps its own linger, which only matters to activations made
+// through the kind: windows switch the advice off as soon as the last one
+// exits.
+func (p *Phase) Kind() *aspect.Kind { return p.kind }
+
+// Open reports whether a window of the phase is open.
+func (p *Phase) Open() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.open > 0
+}
+
+// Enter switches on the phase's advice (every flag and call site of the
+// phase's kind, including ones registered later), waits for a grace period
 // (see the package documentation), and returns the open window. Windows
 // nest: the advice stays on until every window of the phase has exited.
-//
-// Enter panics, as [regexp.MustCompile] does, if name is not an identifier:
-// phase names are constants. Use [aspect.Valid] to check one that is not.
-func Enter(name string) *Window {
-	k := Kind(name)
-	w := &Window{kind: k, release: k.Activate()}
-	Synchronize()
-	return w
+// Enter must not be called by a goroutine whose own [Reader] is online.
+func (p *Phase) Enter() *Window {
+	p.enter()
+	return &Window{p: p}
 }
 
-// Exit leaves the window. It is idempotent: only the first call releases
-// the window's activation.
-func (w *Window) Exit() { w.release() }
+// Do runs fn inside a window of the phase: it enters, calls fn, and exits
+// when fn returns or panics. Unlike Enter it does not allocate.
+func (p *Phase) Do(fn func()) {
+	p.enter()
+	defer p.exit()
+	fn()
+}
+
+// enter opens a window. The first window takes a kind-wide dflag hold,
+// which also switches on flags registered while it is held; nested windows
+// count. The grace period runs unless one has already completed since the
+// advice was switched on: then no reader can still be in a read section
+// that saw it off.
+func (p *Phase) enter() {
+	p.mu.Lock()
+	if p.open == 0 {
+		release, err := dflag.HoldKind(p.name)
+		if err != nil {
+			p.mu.Unlock()
+			panic("phase: " + err.Error()) // unreachable: Of validated the name
+		}
+		p.release = release
+		p.gen++
+	}
+	p.open++
+	gen, synced := p.gen, p.synced == p.gen
+	p.mu.Unlock()
+	if synced {
+		return
+	}
+	Synchronize()
+	p.mu.Lock()
+	if p.gen == gen {
+		p.synced = gen
+	}
+	p.mu.Unlock()
+}
+
+// exit closes a window; the last one drops the hold.
+func (p *Phase) exit() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.open--; p.open == 0 {
+		p.release()
+		p.release = nil
+	}
+}
+
+// Window is an open window of a phase; [Window.Exit] closes it.
+type Window struct {
+	p    *Phase
+	done atomic.Bool
+}
+
+// Enter enters the phase name: Of(name).Enter(). It panics like [Of] on an
+// invalid name.
+func Enter(name string) *Window { return Of(name).Enter() }
+
+// Exit closes the window. It is idempotent: only the first call closes it.
+func (w *Window) Exit() {
+	if w.done.CompareAndSwap(false, true) {
+		w.p.exit()
+	}
+}
 
 // Name returns the phase's name.
-func (w *Window) Name() string { return w.kind.Name() }
+func (w *Window) Name() string { return w.p.name }
 
-// Kind returns the aspect kind of the phase name, to declare the phase's
-// advice with:
+// Phase returns the window's phase.
+func (w *Window) Phase() *Phase { return w.p }
+
+// Kind returns the aspect kind of the phase name, Of(name).Kind(), to
+// declare the phase's advice with:
 //
 //	var barrier *dflag.Flag = phase.Kind(phase.STM).Opt("table_barrier")
 //
-// The kinds of phases have no linger, so advice goes off as soon as the
-// last window exits. A kind that [aspect.New] created before package phase
-// could (from a package initialised earlier) keeps its own linger, which
-// only delays switching the advice off. Kind panics like [Enter] on an
-// invalid name.
-func Kind(name string) *aspect.Kind {
-	if k, ok := kinds.Load(name); ok {
-		return k.(*aspect.Kind)
-	}
-	k := aspect.New(name, aspect.WithLinger(0))
-	kinds.Store(name, k)
-	return k
-}
-
-// kinds caches the phase kinds; the two of the common case are created
-// when the package is initialised, before any package that imports it.
-var kinds sync.Map // name -> *aspect.Kind
-
-var _, _ = Kind(SteadyState), Kind(STM)
-
-// Synchronize waits for a grace period: it returns when every reader that
-// was registered and online when it was called has announced a quiescent
-// state since, so every read section that was running when Synchronize was
-// called has ended. Enter calls it after switching the advice on; it is
-// also what a writer that unlinks data readers may still use calls before
-// reusing it. Like Enter, it must not be called by a goroutine whose own
-// Reader is online.
-func Synchronize() {
-	e := gp.epoch.Add(1)
-	list := gp.readers.Load()
-	if list == nil {
-		return
-	}
-	for _, r := range *list {
-		if !r.passed(e) {
-			r.wait(e)
-		}
-	}
-}
-
-// passed reports whether r is offline or has announced epoch e or later.
-func (r *Reader) passed(e uint64) bool {
-	s := r.seen.Load()
-	return s == 0 || s >= e
-}
-
-// wait returns when r has passed epoch e. It spins briefly, for a reader
-// running on another processor, then blocks until a reader announces a
-// quiescent state (see [Reader.announce]) or a back-off timer (50 µs
-// doubling to 1 ms, for a reader in a long read section) fires.
-//
-// Blocking rather than spinning or yielding matters when busy goroutines
-// outnumber processors (two busy readers and the writer on two cores): the
-// reader the writer waits for may be queued, and only gets a processor if
-// the writer gives its own up; a yield would not, as the scheduler takes
-// the writer straight back from the global queue. The announcing reader
-// wakes the writer and yields to it, so no one waits for preemption.
-func (r *Reader) wait(e uint64) {
-	for range 64 {
-		if r.passed(e) {
-			return
-		}
-	}
-	gp.waiting.Add(1)
-	defer gp.waiting.Add(-1)
-	var timer *time.Timer
-	d := 50 * time.Microsecond
-	for {
-		gp.wmu.Lock()
-		if gp.wake == nil {
-			gp.wake = make(chan struct{})
-		}
-		wake := gp.wake
-		gp.wmu.Unlock()
-		// Announcing readers store seen, then load waiting; this goroutine
-		// stored waiting, then loads seen: one of the two sees the other.
-		if r.passed(e) {
-			if timer != nil {
-				timer.Stop()
-			}
-			return
-		}
-		if timer == nil {
-			timer = time.NewTimer(d)
-		} else {
-			timer.Reset(d)
-		}
-		select {
-		case <-wake:
-			gp.resumed.Add(1)
-		case <-timer.C:
-			d = min(2*d, time.Millisecond)
-		}
-	}
-}
-
-// Reader is a goroutine that runs fast paths skipping phase advice while
-// it is off, and announces quiescent states so that [Enter] knows when it
-// no longer runs a read section that saw the advice off. A Reader belongs to
-// one goroutine at a time.
-type Reader struct {
-	// seen is the epoch the reader loaded at its last quiescent state, or
-	// 0 while it is offline or closed. It is alone on its cache line
-	// (Readers are 128 bytes, a size class whose objects are 128-byte
-	// aligned), so readers do not slow each other down.
-	seen   atomic.Uint64
-	closed atomic.Bool
-	_      [2*cacheLine - 8 - 4]byte
-}
-
-// Register adds a reader, online, and returns it. The caller must
-// [Reader.Close] it when the goroutine stops reading.
-func Register() *Reader {
-	r := &Reader{}
-	r.seen.Store(gp.epoch.Load())
-	gp.mu.Lock()
-	defer gp.mu.Unlock()
-	var list []*Reader
-	if old := gp.readers.Load(); old != nil {
-		list = append(list, *old...)
-	}
-	list = append(list, r)
-	gp.readers.Store(&list)
-	return r
-}
-
-// Quiescent announces a quiescent state: the reader holds nothing it read
-// in an earlier read section. Call it between read sections, as often as is
-// convenient; it costs two loads when no Enter is waiting, and a store (and
-// a yield to the writer, if it is blocked) once per grace period. On an
-// offline reader it also brings the reader online.
-func (r *Reader) Quiescent() {
-	if r.seen.Load() != gp.epoch.Load() {
-		r.announce()
-	}
-}
-
-// announce is Quiescent's slow path, taken once per grace period and kept
-// out of line so that Quiescent inlines. It publishes the current epoch
-// and, if a writer is blocked in Synchronize, wakes it and yields the
-// processor to it. Without the yield, a woken writer would wait for a
-// processor while busy readers occupy them all (two readers on two cores)
-// until the scheduler preempts one, 10 ms or more.
-func (r *Reader) announce() {
-	r.seen.Store(gp.epoch.Load())
-	if gp.waiting.Load() == 0 {
-		return
-	}
-	resumed := gp.resumed.Load()
-	if !wakeWriters() {
-		runtime.Gosched()
-		return
-	}
-	// The woken writer sits in this processor's next slot, and a yield
-	// runs it, except when the scheduler's fairness check (one schedule in
-	// 61) takes a goroutine from the global queue instead: yield again
-	// then, a few times at most.
-	for range 4 {
-		runtime.Gosched()
-		if gp.resumed.Load() != resumed {
-			break
-		}
-	}
-}
-
-// wakeWriters wakes the writers blocked in Synchronize, if any, and
-// reports whether there were.
-func wakeWriters() bool {
-	gp.wmu.Lock()
-	wake := gp.wake
-	gp.wake = nil
-	gp.wmu.Unlock()
-	if wake == nil {
-		return false
-	}
-	close(wake)
-	return true
-}
-
-// Offline announces that the reader runs no read section until
-// [Reader.Online], so that Enter does not wait for it. Call it before
-// blocking. A writer waiting for the reader is woken.
-func (r *Reader) Offline() {
-	r.seen.Store(0)
-	if gp.waiting.Load() != 0 {
-		wakeWriters()
-	}
-}
-
-// Online ends an offline period; read sections may follow.
-func (r *Reader) Online() {
-	if !r.closed.Load() {
-		r.seen.Store(gp.epoch.Load())
-	}
-}
-
-// Close unregisters the reader; it is idempotent. A closed reader never
-// delays Enter, and must not be used again.
-func (r *Reader) Close() {
-	if r.closed.Swap(true) {
-		return
-	}
-	r.Offline()
-	gp.mu.Lock()
-	defer gp.mu.Unlock()
-	old := gp.readers.Load()
-	list := make([]*Reader, 0, len(*old))
-	for _, q := range *old {
-		if q != r {
-			list = append(list, q)
-		}
-	}
-	gp.readers.Store(&list)
-}
+// It panics like [Of] on an invalid name.
+func Kind(name string) *aspect.Kind { return Of(name).Kind() }

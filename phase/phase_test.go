@@ -3,6 +3,7 @@ package phase_test
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -242,4 +243,89 @@ func TestOfflineWakesAWaitingEnter(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	r.Close() // closing releases it too
 	mustReturn(t, ch).Exit()
+}
+
+func TestOfReturnsOnePhasePerName(t *testing.T) {
+	p := phase.Of("phase_of")
+	if phase.Of("phase_of") != p || p.Name() != "phase_of" || p.Kind() != phase.Kind("phase_of") {
+		t.Fatal("Of does not return one phase per name")
+	}
+	if p.Kind().Linger() != 0 {
+		t.Fatalf("phase kind lingers %v", p.Kind().Linger())
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "phase: ") {
+			t.Fatalf("Of(invalid) panicked with %v, want a phase: error", r)
+		}
+	}()
+	phase.Of("stn ")
+}
+
+var (
+	doPhase = phase.Of("phase_do")
+	doFlag  = doPhase.Kind().Opt("advice")
+)
+
+// TestDoOpensAWindowAndClosesItOnPanic: Do runs fn with the advice on and
+// the phase open, and closes the window even if fn panics.
+func TestDoOpensAWindowAndClosesItOnPanic(t *testing.T) {
+	var on, open bool
+	doPhase.Do(func() { on, open = doFlag.On(), doPhase.Open() })
+	if !on || !open {
+		t.Fatalf("inside Do: advice on %v, phase open %v", on, open)
+	}
+	if doFlag.On() || doPhase.Open() {
+		t.Fatal("advice on or phase open after Do")
+	}
+	func() {
+		defer func() { recover() }()
+		doPhase.Do(func() { panic("boom") })
+	}()
+	if doFlag.On() || doPhase.Open() {
+		t.Fatal("a panicking Do left the window open")
+	}
+}
+
+// TestFlagRegisteredInAWindowIsOn: a flag of the phase's kind declared
+// while a window is open is on at once, and off after the window.
+func TestFlagRegisteredInAWindowIsOn(t *testing.T) {
+	p := phase.Of("phase_late")
+	w := p.Enter()
+	late := p.Kind().Opt("late")
+	if !late.On() {
+		w.Exit()
+		t.Fatal("a flag registered inside a window is off in it")
+	}
+	w.Exit()
+	if late.On() {
+		t.Fatal("the late flag is on after the window")
+	}
+}
+
+// TestNestedEnterSkipsTheGracePeriod: once a window's grace period has
+// completed, a nested Enter does not wait for readers (the advice has been
+// on since), but an Enter after every window exited does.
+func TestNestedEnterSkipsTheGracePeriod(t *testing.T) {
+	p := phase.Of("phase_nested")
+	outer := p.Enter()
+	r := phase.Register() // online, never quiescent: a grace period would wait
+	defer r.Close()
+	mustReturn(t, asyncWindow(p.Enter)).Exit()
+	outer.Exit()
+	ch := asyncWindow(p.Enter)
+	select {
+	case <-ch:
+		t.Fatal("Enter after every window exited skipped the grace period")
+	case <-time.After(30 * time.Millisecond):
+	}
+	r.Quiescent()
+	mustReturn(t, ch).Exit()
+}
+
+// asyncWindow runs enter in a goroutine and returns a channel that
+// receives the window.
+func asyncWindow(enter func() *phase.Window) <-chan *phase.Window {
+	ch := make(chan *phase.Window, 1)
+	go func() { ch <- enter() }()
+	return ch
 }

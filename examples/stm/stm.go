@@ -38,8 +38,11 @@ const Width = 4
 // Row is the value of one row.
 type Row [Width]uint64
 
+// stm is the phase of the table's batches.
+var stm = phase.Of(phase.STM)
+
 // barrier is the stm advice: the seqlock check on reads.
-var barrier *dflag.Flag = phase.Kind(phase.STM).Opt("table_read_barrier", "seqlock check on examples/stm table reads, needed only while a batch is applied")
+var barrier *dflag.Flag = stm.Kind().Opt("table_read_barrier", "seqlock check on examples/stm table reads, needed only while a batch is applied")
 
 // Test hooks, nil outside tests.
 var (
@@ -96,19 +99,23 @@ type Update struct {
 func (t *Table) Apply(batch []Update) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var exit func()
 	if skipGrace {
-		exit = phase.Kind(phase.STM).Activate() // the bug the tests catch
-	} else {
-		exit = phase.Enter(phase.STM).Exit
+		release := stm.Kind().Activate() // the bug the tests catch
+		defer release()
+		t.write(batch)
+		return
 	}
-	defer exit()
+	stm.Do(func() { t.write(batch) })
+}
+
+// write writes the batch inside the seqlock.
+func (t *Table) write(batch []Update) {
 	t.seq.Add(1) // odd: readers with the barrier retry
-	for i, u := range batch {
+	for i := range batch {
 		if i == len(batch)/2 && midBatch != nil {
 			midBatch()
 		}
-		t.rows[u.Row].store(&u.Value)
+		t.rows[batch[i].Row].store(&batch[i].Value)
 	}
 	t.seq.Add(1) // even: the batch is complete
 }
