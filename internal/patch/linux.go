@@ -110,7 +110,7 @@ func (e *engine) find(target uintptr) ([]Site, error) {
 		return nil, err
 	}
 	if _, ok := rangeOf(ranges, target, 1); !ok {
-		return nil, fmt.Errorf("%w: %s (entry %#x) is in %s, outside the text of %s, the module the engine is linked into: only a module's own direct calls are patched (calls into a plugin or another shared library go through its PLT, not a direct call)", ErrTextNotFound, funcName(target), target, moduleOf(target), moduleOf(self))
+		return nil, fmt.Errorf("%w: %s (entry %#x) is in %s, another module than %s, the one the engine is linked into and the only one whose text it scans and patches (a plugin's code is not; calls between modules go through the PLT or function values, never a direct call)", ErrTextNotFound, funcName(target), target, moduleOf(target), moduleOf(self))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

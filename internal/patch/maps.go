@@ -73,18 +73,6 @@ func parseMappings(maps []byte) []mapping {
 	return out
 }
 
-// parseMaps returns the executable mappings that isText accepts, sorted
-// and with adjacent mappings merged.
-func parseMaps(maps []byte, isText func(dev, inode, path string) bool) []textRange {
-	var ranges []textRange
-	for _, m := range parseMappings(maps) {
-		if m.exec() && isText(m.dev, m.inode, m.path) {
-			ranges = append(ranges, textRange{m.lo, m.hi})
-		}
-	}
-	return merge(ranges)
-}
-
 func merge(ranges []textRange) []textRange {
 	slices.SortFunc(ranges, func(a, b textRange) int { return cmp.Compare(a.lo, b.lo) })
 	var merged []textRange

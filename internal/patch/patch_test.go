@@ -224,24 +224,6 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestParseMaps(t *testing.T) {
-	maps := []byte(`00400000-00401000 r--p 00000000 fd:01 1234 /bin/my prog
-00401000-00500000 r-xp 00001000 fd:01 1234 /bin/my prog
-00500000-00510000 r-xp 00100000 fd:01 1234 /bin/my prog
-00600000-00700000 rw-p 00200000 fd:01 1234 /bin/my prog
-7f0000000000-7f0000100000 r-xp 00000000 fd:01 99 /lib/libc.so.6
-7f0000200000-7f0000300000 r-xp 00000000 00:00 0 
-55550000-55560000 r-xp 00000000 08:02 777 /tmp/go-build/x.test (deleted)
-`)
-	got := parseMaps(maps, func(dev, inode, path string) bool {
-		return path == "/bin/my prog" || dev == "08:02" && inode == "777"
-	})
-	want := []textRange{{0x00401000, 0x00510000}, {0x55550000, 0x55560000}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("parseMaps = %#x, want %#x", got, want)
-	}
-}
-
 // TestStress executes sites on several goroutines while another flips
 // them thousands of times.
 func TestStress(t *testing.T) {

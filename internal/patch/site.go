@@ -14,9 +14,10 @@ var (
 	// ErrMprotect: the kernel refused to make text writable (SELinux
 	// execmem/execmod, PaX MPROTECT, a seccomp filter).
 	ErrMprotect = errors.New("mprotect refused")
-	// ErrTextNotFound: the executable's text could not be located in
-	// /proc/self/maps, or the function is not in it (a plugin, a shared
-	// library).
+	// ErrTextNotFound: the text of the module the engine is linked into
+	// (the executable, or the library under -buildmode=c-shared) could
+	// not be located in /proc/self/maps, or the function is not in it
+	// (it is in a plugin or another shared library).
 	ErrTextNotFound = errors.New("text not found")
 	// ErrNoCallSites: no direct call to the function exists; the compiler
 	// probably inlined every call (mark the function //go:noinline).
