@@ -73,7 +73,7 @@ type cdpMessage struct {
 	} `json:"error,omitempty"`
 }
 
-func startBrowser(t *testing.T, ctx context.Context) *browser {
+func startBrowser(t *testing.T, ctx context.Context, extraArgs ...string) *browser {
 	t.Helper()
 	cmdR, cmdW, err := os.Pipe() // our commands, Chromium's fd 3
 	if err != nil {
@@ -83,11 +83,12 @@ func startBrowser(t *testing.T, ctx context.Context) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(chromiumPath,
+	args := append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--no-proxy-server", "--no-default-browser-check", "--mute-audio",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")
+		"--user-data-dir=" + t.TempDir(), "--remote-debugging-pipe"}, extraArgs...)
+	cmd := exec.Command(chromiumPath, append(args, "about:blank")...)
 	cmd.ExtraFiles = []*os.File{cmdR, evW}
 	var stderr strings.Builder
 	cmd.Stderr = &lockedWriter{&stderr, new(sync.Mutex)}

@@ -47,7 +47,7 @@ func ExampleStore_Handler() {
 	mux.Handle("GET /debug/traces", store.Handler())
 
 	r := httptest.NewRequest("GET", "/debug/traces?format=text", nil)
-	r.RemoteAddr = "127.0.0.1:40000"
+	r.RemoteAddr, r.Host = "127.0.0.1:40000", "127.0.0.1:8080"
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, r)
 	fmt.Print(w.Code, " ", w.Body.String())

@@ -3,8 +3,10 @@ package tracestore
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -12,32 +14,101 @@ import (
 	"bounded.dev/internal/httpguard"
 )
 
-// HandlerOption configures [Store.Handler].
+// HandlerOption configures [Store.Handler]. The authorisation options are
+// those of the operator console (bounded.dev/dflag/admin) and of opt-in
+// tracing (bounded.dev/middleware), with the same names, meaning and
+// defaults: a request is served when any configured rule admits it, and
+// with no rule the local rule applies.
 type HandlerOption func(*handler)
 
-// WithAuthorize replaces the default rule (loopback clients whose request
-// carries no forwarding header) with allow: the handler serves exactly the
-// requests for which allow returns true, and refuses the others with 403
-// Forbidden. Traces hold request details (paths, attributes, log records):
-// do not serve them to anyone who may not read those.
+// WithLocal admits local clients: a loopback peer address, a Host header
+// that is a loopback address, localhost or a name given to
+// [WithLocalHosts], and no header that a proxy adds. It is the default
+// rule; give it to keep it next to [WithBearerToken] or [WithAuthorize].
+func WithLocal() HandlerOption {
+	return func(h *handler) { h.policy.AllowLocal() }
+}
+
+// WithLocalHosts adds host names (without a port) that the local rule
+// accepts in the Host header besides loopback addresses and localhost, for
+// a machine whose own name resolves to loopback. Do not list a name that
+// someone else's DNS answers for. It adds no rule. Handler panics on a
+// malformed name.
+func WithLocalHosts(names ...string) HandlerOption {
+	return func(h *handler) { h.fail(h.policy.AddLocalHosts(names...)) }
+}
+
+// WithBearerToken admits requests that carry the header "Authorization:
+// Bearer <token>", from any address; a request without it gets 401
+// Unauthorized with a WWW-Authenticate challenge. Like [WithAuthorize], it
+// replaces the default rule; give [WithLocal] as well to keep local
+// clients (and so a browser on the same machine, which cannot send the
+// header) admitted, and several tokens to rotate one. The comparison takes
+// constant time. Handler panics if token is empty.
+func WithBearerToken(token string) HandlerOption {
+	return func(h *handler) { h.fail(h.policy.AllowBearer(token)) }
+}
+
+// WithAuthorize admits the requests for which allow returns true. Like
+// [WithBearerToken], it replaces the default rule; when several rules are
+// given, a request that any of them admits is served. Traces hold request
+// details (paths, attributes, log records): admit no one who may not read
+// those. Handler panics if allow is nil.
 func WithAuthorize(allow func(*http.Request) bool) HandlerOption {
-	return func(h *handler) { h.allow = allow }
+	return func(h *handler) {
+		if allow == nil {
+			h.fail(errors.New("WithAuthorize: nil function"))
+		}
+		h.policy.AllowFunc(allow)
+	}
+}
+
+// WithTrustedOrigin makes the cross-site check accept requests from origin
+// ("https://ops.example.com"), for pages of another site that read the
+// traces. Handler panics on a malformed origin.
+func WithTrustedOrigin(origin string) HandlerOption {
+	return func(h *handler) { h.fail(h.policy.TrustOrigin(origin)) }
+}
+
+// WithLogger sets the logger that records each refused request (at level
+// Warn). The default is [slog.Default]; nil discards.
+func WithLogger(l *slog.Logger) HandlerOption {
+	return func(h *handler) { h.logger = l }
 }
 
 type handler struct {
-	store *Store
-	allow func(*http.Request) bool
+	store  *Store
+	policy httpguard.Policy
+	logger *slog.Logger
+	errs   []error
+}
+
+func (h *handler) fail(err error) {
+	if err != nil {
+		h.errs = append(h.errs, err)
+	}
 }
 
 // Handler returns the trace pages, to be mounted at /debug/traces (it
 // ignores the request path): the list of traces and, with ?trace=, one
 // trace. The package documentation lists the query parameters, the status
-// codes and the bounds. By default only loopback clients whose request
-// carries no forwarding header are served; see [WithAuthorize].
+// codes and the bounds.
+//
+// By default only local clients are served (see [WithLocal]); requests
+// that a browser marks as coming from another site are refused whatever
+// the method and the rule that admitted them. Handler panics if an option
+// was given a bad value (an empty token, a malformed host name or origin,
+// a nil function), as a programming error at start-up.
 func (s *Store) Handler(opts ...HandlerOption) http.Handler {
-	h := &handler{store: s, allow: httpguard.Local}
+	h := &handler{store: s, logger: slog.Default()}
 	for _, o := range opts {
 		o(h)
+	}
+	if len(h.errs) > 0 {
+		panic("tracestore: " + errors.Join(h.errs...).Error())
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
 	}
 	return h
 }
@@ -54,13 +125,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Content-Security-Policy", dataCSP)
+	if err := h.policy.Check(r); err != nil {
+		ref := err.(*httpguard.Refusal)
+		h.logger.LogAttrs(r.Context(), slog.LevelWarn, "tracestore: request refused",
+			slog.String("remote", r.RemoteAddr), slog.String("host", r.Host), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", ref.Status), slog.String("reason", ref.Reason))
+		ref.Challenge(w, "traces")
+		http.Error(w, "tracestore: "+ref.Reason, ref.Status)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hd.Set("Allow", "GET, HEAD")
 		http.Error(w, "tracestore: method "+r.Method+" not allowed: use GET", http.StatusMethodNotAllowed)
-		return
-	}
-	if !h.allow(r) {
-		http.Error(w, "tracestore: forbidden: traces are served to loopback clients only unless the program configures otherwise", http.StatusForbidden)
 		return
 	}
 	q, err := parseQuery(r.URL.Query())

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -210,36 +212,91 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// TestHandlerAuthorize checks the authorisation options, which mean what
+// the console's and opt-in's do: any configured rule admits, no rule means
+// the local rule, and a token without WithLocal locks loopback out.
 func TestHandlerAuthorize(t *testing.T) {
 	s := tracestore.New()
-	h := s.Handler(tracestore.WithAuthorize(func(r *http.Request) bool { return r.Header.Get("X-Key") == "k" }))
+	var logs strings.Builder
+	quiet := tracestore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	key := tracestore.WithAuthorize(func(r *http.Request) bool { return r.Header.Get("X-Key") == "k" })
 	for _, c := range []struct {
-		remote, key string
-		code        int
-	}{{"127.0.0.1:5", "", 403}, {"203.0.113.9:5", "k", 200}} {
-		r := httptest.NewRequest("GET", "/debug/traces", nil)
-		r.RemoteAddr = c.remote
-		r.Header.Set("X-Key", c.key)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != c.code {
-			t.Errorf("%s key %q: %d, want %d", c.remote, c.key, w.Code, c.code)
+		name         string
+		opts         []tracestore.HandlerOption
+		remote, host string
+		hdr          []string
+		code         int
+	}{
+		{"default, loopback", nil, "127.0.0.1:5", "127.0.0.1:8080", nil, 200},
+		{"default, ::1 and localhost", nil, "[::1]:5", "localhost:8080", nil, 200},
+		{"default, remote", nil, "203.0.113.9:5", "127.0.0.1:8080", nil, 403},
+		{"default, rebound Host", nil, "127.0.0.1:5", "attacker.example:8080", nil, 403},
+		{"default, Via", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"Via", "1.1 proxy"}, 403},
+		{"default, X-Client-IP", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"X-Client-IP", "203.0.113.9"}, 403},
+		{"default, True-Client-IP", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"True-Client-IP", "203.0.113.9"}, 403},
+		{"default, CF-Connecting-IP", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"CF-Connecting-IP", "203.0.113.9"}, 403},
+		{"local host name", []tracestore.HandlerOption{tracestore.WithLocalHosts("devbox")}, "127.0.0.1:5", "devbox:8080", nil, 200},
+		{"func, loopback without key", []tracestore.HandlerOption{key}, "127.0.0.1:5", "127.0.0.1:8080", nil, 403},
+		{"func, remote with key", []tracestore.HandlerOption{key}, "203.0.113.9:5", "traces.example", []string{"X-Key", "k"}, 200},
+		{"token, loopback without", []tracestore.HandlerOption{tracestore.WithBearerToken("s3cret")}, "127.0.0.1:5", "127.0.0.1:8080", nil, 401},
+		{"token, wrong", []tracestore.HandlerOption{tracestore.WithBearerToken("s3cret")}, "203.0.113.9:5", "traces.example", []string{"Authorization", "Bearer nope"}, 401},
+		{"token, remote with it", []tracestore.HandlerOption{tracestore.WithBearerToken("s3cret")}, "203.0.113.9:5", "traces.example", []string{"Authorization", "Bearer s3cret"}, 200},
+		{"token and local, loopback", []tracestore.HandlerOption{tracestore.WithBearerToken("s3cret"), tracestore.WithLocal()}, "127.0.0.1:5", "127.0.0.1:8080", nil, 200},
+		{"token and local, remote", []tracestore.HandlerOption{tracestore.WithBearerToken("s3cret"), tracestore.WithLocal()}, "203.0.113.9:5", "traces.example", nil, 401},
+		// The cross-site check, whatever admitted the request.
+		{"cross-site", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{"same-site", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"Sec-Fetch-Site", "same-site"}, 403},
+		{"same-origin", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"Sec-Fetch-Site", "same-origin", "Origin", "http://127.0.0.1:8080"}, 200},
+		{"typed address", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"Sec-Fetch-Site", "none"}, 200},
+		{"foreign Origin", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"Origin", "http://attacker.example"}, 403},
+		{"null Origin", nil, "127.0.0.1:5", "127.0.0.1:8080", []string{"Origin", "null"}, 403},
+		{"cross-site with token", []tracestore.HandlerOption{tracestore.WithBearerToken("s3cret")}, "203.0.113.9:5", "traces.example",
+			[]string{"Authorization", "Bearer s3cret", "Sec-Fetch-Site", "cross-site", "Origin", "https://attacker.example"}, 403},
+		{"trusted origin", []tracestore.HandlerOption{tracestore.WithTrustedOrigin("https://ops.example.com")}, "127.0.0.1:5", "127.0.0.1:8080",
+			[]string{"Sec-Fetch-Site", "cross-site", "Origin", "https://ops.example.com"}, 200},
+	} {
+		for _, method := range []string{"GET", "HEAD", "POST"} {
+			r := httptest.NewRequest(method, "/debug/traces", nil)
+			r.RemoteAddr, r.Host = c.remote, c.host
+			for i := 0; i+1 < len(c.hdr); i += 2 {
+				r.Header.Set(c.hdr[i], c.hdr[i+1])
+			}
+			w := httptest.NewRecorder()
+			s.Handler(append(c.opts, quiet)...).ServeHTTP(w, r)
+			want := c.code
+			if method == "POST" && want == 200 {
+				want = 405
+			}
+			if w.Code != want {
+				t.Errorf("%s, %s: %d %s, want %d", c.name, method, w.Code, w.Body, want)
+			}
+			if w.Code == 401 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer ") {
+				t.Errorf("%s: 401 without a challenge", c.name)
+			}
 		}
 	}
-	// The default rule refuses a remote address.
-	r := httptest.NewRequest("GET", "/debug/traces", nil)
-	r.RemoteAddr = "203.0.113.9:5"
-	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, r)
-	if w.Code != 403 {
-		t.Fatalf("remote client: %d", w.Code)
+	if n := strings.Count(logs.String(), "tracestore: request refused"); n < 30 {
+		t.Errorf("%d refusals logged:\n%s", n, logs.String())
 	}
 	// An empty store says how to get a trace.
-	r.RemoteAddr = "[::1]:5"
-	w = httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/debug/traces", nil)
+	r.RemoteAddr, r.Host = "[::1]:5", "[::1]:8080"
+	w := httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, r)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "tracing=1") {
 		t.Fatalf("empty page: %d %s", w.Code, w.Body)
+	}
+	// Bad options are programming errors.
+	for _, o := range []tracestore.HandlerOption{tracestore.WithBearerToken(""), tracestore.WithAuthorize(nil),
+		tracestore.WithLocalHosts("devbox:80"), tracestore.WithTrustedOrigin("not an origin")} {
+		func() {
+			defer func() {
+				if p := recover(); p == nil || !strings.HasPrefix(fmt.Sprint(p), "tracestore: ") {
+					t.Errorf("bad option: panic %v", p)
+				}
+			}()
+			s.Handler(o)
+		}()
 	}
 }
 
