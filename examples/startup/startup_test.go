@@ -3,6 +3,10 @@ package startup
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -109,4 +113,52 @@ func TestExitingTheSteadyStateSkipsLocksAgain(t *testing.T) {
 	if locking.On() {
 		t.Fatal("on after the window")
 	}
+}
+
+// TestSetInlinesLikeTheBaseline: the gated Set inlines (a flag check and the
+// map assignment, the locked path out of line), as the unlocked baseline's
+// does, so that BenchmarkStartup compares the lock and not calling
+// conventions. Set is at the inliner's budget: this test says when a
+// change pushes it over.
+func TestSetInlinesLikeTheBaseline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package with the compiler's -m report")
+	}
+	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gotool); err != nil {
+		t.Skipf("no go command at %s: %v", gotool, err)
+	}
+	out, err := exec.Command(gotool, "build", "-gcflags=-m", "-o", os.DevNull, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -gcflags=-m: %v\n%s", err, out)
+	}
+	for _, fn := range []string{"(*Registry).Set", "(*UnlockedRegistry).Set"} {
+		if !regexp.MustCompile(`(?m): can inline ` + regexp.QuoteMeta(fn) + `( |$)`).Match(out) {
+			t.Errorf("%s does not inline:\n%s", fn, out)
+		}
+	}
+}
+
+// TestBaselines: the benchmark's baseline registries store what they are
+// given, and MutexRegistry takes its lock.
+func TestBaselines(t *testing.T) {
+	u, m := NewUnlockedRegistrySize(1), NewMutexRegistrySize(1)
+	u.Set("a", 1)
+	m.Set("a", 2)
+	if u.m["a"] != 1 || m.m["a"] != 2 {
+		t.Fatalf("baselines stored %v and %v", u.m, m.m)
+	}
+	m.mu.Lock()
+	done := make(chan struct{})
+	go func() {
+		m.Set("b", 3)
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("MutexRegistry.Set did not take the lock")
+	case <-time.After(20 * time.Millisecond):
+	}
+	m.mu.Unlock()
+	<-done
 }
