@@ -28,7 +28,8 @@ const DefaultMaxTerms = 32
 
 // The default limit on listings (GET {prefix}/flags and {prefix}/history):
 // DefaultListRate per second with bursts of DefaultListBurst. The page's
-// live refresh costs one listing every [RefreshInterval].
+// live refresh costs two listings (flags and history) every 3 seconds, and
+// a dry run (dry_run=1) costs one.
 const (
 	DefaultListRate  = 10
 	DefaultListBurst = 30

@@ -233,7 +233,7 @@ func TestBadRequests(t *testing.T) {
 		{"invalid regex", "POST", "/flags", "", form("op", "activate", "pattern", "admin_test:("), 400, "invalid pattern"},
 		{"missing op", "POST", "/flags", "", form("pattern", "admin_test:"), 400, "missing field op"},
 		{"missing pattern", "POST", "/flags", "", form("op", "activate"), 400, "missing field pattern"},
-		{"op and spec", "POST", "/flags", "", form("op", "activate", "pattern", "x", "spec", "+x"), 400, "not both"},
+		{"op and spec", "POST", "/flags", "", form("op", "activate", "pattern", "x", "spec", "+x"), 400, "not several"},
 		{"unknown field", "POST", "/flags", "", form("op", "activate", "pattern", "x", "force", "1"), 400, `unknown field "force"`},
 		{"repeated field", "POST", "/flags", "", form("op", "activate", "pattern", "x", "pattern", "y"), 400, "given 2 times"},
 		{"bad term", "POST", "/flags", "", form("spec", "+admin_test:alpha *admin_test:beta"), 400, `term "*admin_test:beta"`},

@@ -53,13 +53,13 @@ func TestConsoleInChromium(t *testing.T) {
 
 	b.call("Page.navigate", map[string]any{"url": srv.URL + "/debug/dflag/"}, nil)
 	// The unfiltered listing shows flags of other kinds too.
-	b.waitFor(`document.querySelectorAll("#flags tr").length > 2 &&
+	b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length > 2 &&
 		document.querySelector('#flags tr[data-name^="admin_test:"]') !== null`)
 
 	b.eval(`document.querySelector("#filter").focus()`)
 	b.call("Input.insertText", map[string]any{"text": "admin_browser:"}, nil)
 	b.waitFor(`(() => {
-		const rows = [...document.querySelectorAll("#flags tr")];
+		const rows = [...document.querySelectorAll("#flags tr[data-name]")];
 		return rows.length === 2 && rows.every((r) => r.dataset.name.startsWith("admin_browser:")) &&
 			document.querySelector("#count").textContent === "2 flags, 0 on, 0 call sites.";
 	})()`)

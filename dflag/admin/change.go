@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"bounded.dev/dflag"
@@ -20,6 +21,7 @@ type Result struct {
 
 // Response is the JSON answer to a successful POST {prefix}/flags.
 type Response struct {
+	DryRun   bool     `json:"dry_run,omitempty"`  // nothing was applied: Matched counts what would match
 	Matched  int      `json:"matched"`            // flags matched, summed over Results
 	Results  []Result `json:"results"`            // one per operation, in order
 	Warnings []string `json:"warnings,omitempty"` // one per operation that matched no flag
@@ -29,7 +31,12 @@ type Response struct {
 type step struct {
 	op      dflag.Op
 	pattern string
+	name    string // the record's full name when it selects exactly one
 }
+
+// exactPattern returns the pattern that matches exactly the record whose
+// full name is name.
+func exactPattern(name string) string { return "^" + regexp.QuoteMeta(name) + "$" }
 
 var ops = map[dflag.Op]func(string) (int, error){
 	dflag.OpActivate:   dflag.Activate,
@@ -45,10 +52,22 @@ var termOps = map[byte]dflag.Op{
 // change serves POST /flags.
 func (h *handler) change(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-	steps, code, err := h.parseChange(r)
+	steps, dry, code, err := h.parseChange(r)
 	if err != nil {
 		h.refuse(w, r, code, err.Error())
 		return
+	}
+	if dry {
+		h.dryRun(w, r, steps)
+		return
+	}
+	for _, s := range steps {
+		if s.name != "" {
+			if states, _ := dflag.List(s.pattern); len(states) != 1 {
+				h.refuse(w, r, http.StatusNotFound, fmt.Sprintf("no flag record named %q (give kind:name@file:line exactly as listed)", s.name))
+				return
+			}
+		}
 	}
 	if h.limiter != nil && !h.limiter.TakeN(len(steps)) {
 		h.refuse(w, r, http.StatusTooManyRequests, fmt.Sprintf("too many changes: rate limit exceeded (this request applies %d terms)", len(steps)))
@@ -62,14 +81,41 @@ func (h *handler) change(w http.ResponseWriter, r *http.Request) {
 			h.refuse(w, r, http.StatusInternalServerError, err.Error())
 			return
 		}
-		resp.Matched += n
-		resp.Results = append(resp.Results, Result{Op: string(s.op), Pattern: s.pattern, Matched: n})
-		if n == 0 {
-			resp.Warnings = append(resp.Warnings, fmt.Sprintf("%s %q matched no flag", s.op, s.pattern))
-		}
+		resp.add(s, n)
 	}
 	h.logChange(r, resp)
 	h.hist.add(Change{Time: h.now(), Who: who(r), Results: resp.Results, Matched: resp.Matched, Warnings: resp.Warnings})
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// add records that step s matched n flags.
+func (resp *Response) add(s step, n int) {
+	pattern := s.pattern
+	if s.name != "" {
+		pattern = s.name
+	}
+	resp.Matched += n
+	resp.Results = append(resp.Results, Result{Op: string(s.op), Pattern: pattern, Matched: n})
+	if n == 0 {
+		resp.Warnings = append(resp.Warnings, fmt.Sprintf("%s %q matched no flag", s.op, pattern))
+	}
+}
+
+// dryRun answers how many flags each step would match, changing nothing.
+// It costs a listing, not a change.
+func (h *handler) dryRun(w http.ResponseWriter, r *http.Request, steps []step) {
+	if !h.takeListing(w, r) {
+		return
+	}
+	resp := Response{DryRun: true, Results: make([]Result, 0, len(steps))}
+	for _, s := range steps {
+		states, err := dflag.List(s.pattern)
+		if err != nil {
+			h.refuse(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		resp.add(s, len(states))
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -115,7 +161,21 @@ func opChar(op dflag.Op) byte {
 
 // parseChange reads and validates a POST body into operations, or returns
 // the status and error that refuse it.
-func (h *handler) parseChange(r *http.Request) ([]step, int, error) {
+func (h *handler) parseChange(r *http.Request) (steps []step, dry bool, code int, err error) {
+	steps, code, err = h.parseForm(r)
+	if err == nil {
+		switch v := r.PostForm.Get("dry_run"); v {
+		case "", "0", "false":
+		case "1", "true":
+			dry = true
+		default:
+			return nil, false, http.StatusBadRequest, fmt.Errorf("dry_run=%q: want 1 or 0", v)
+		}
+	}
+	return steps, dry, code, err
+}
+
+func (h *handler) parseForm(r *http.Request) ([]step, int, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/x-www-form-urlencoded" {
@@ -131,20 +191,23 @@ func (h *handler) parseChange(r *http.Request) ([]step, int, error) {
 	f := r.PostForm
 	for k, v := range f {
 		switch k {
-		case "op", "pattern", "spec":
+		case "op", "pattern", "spec", "name", "dry_run":
 			if len(v) != 1 {
 				return nil, http.StatusBadRequest, fmt.Errorf("field %q given %d times", k, len(v))
 			}
 		default:
-			return nil, http.StatusBadRequest, fmt.Errorf("unknown field %q (want op and pattern, or spec)", k)
+			return nil, http.StatusBadRequest, fmt.Errorf("unknown field %q (want op and pattern, op and name, or spec)", k)
 		}
 	}
 	_, hasOp := f["op"]
 	_, hasPattern := f["pattern"]
+	name, hasName := f["name"]
 	spec, hasSpec := f["spec"]
 	switch {
-	case hasSpec && (hasOp || hasPattern):
-		return nil, http.StatusBadRequest, errors.New("give either op and pattern, or spec, not both")
+	case hasSpec && (hasOp || hasPattern || hasName):
+		return nil, http.StatusBadRequest, errors.New("give either op and pattern, op and name, or spec, not several")
+	case hasName && hasPattern:
+		return nil, http.StatusBadRequest, errors.New("give either a pattern or the name of one record, not both")
 	case hasSpec:
 		// Count before parsing: a flood is refused before any of its
 		// patterns is compiled.
@@ -163,23 +226,33 @@ func (h *handler) parseChange(r *http.Request) ([]step, int, error) {
 		}
 		steps := make([]step, len(terms))
 		for i, t := range terms {
-			steps[i] = step{termOps[t[0]], t[1:]}
+			steps[i] = step{op: termOps[t[0]], pattern: t[1:]}
 		}
 		return steps, 0, nil
 	case !hasOp:
 		return nil, http.StatusBadRequest, errors.New("missing field op (activate, deactivate, unhook or rehook) or spec")
-	case !hasPattern:
+	case !hasPattern && !hasName:
 		return nil, http.StatusBadRequest, errors.New(`missing field pattern (use "pattern=" to select every flag)`)
 	}
 	op := dflag.Op(f.Get("op"))
 	if ops[op] == nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("unknown op %q (want activate, deactivate, unhook or rehook)", op)
 	}
+	if hasName {
+		if name[0] == "" || strings.ContainsAny(name[0], "\x00\n") {
+			return nil, http.StatusBadRequest, errors.New("name must be a record's full name, kind:name@file:line")
+		}
+		p := exactPattern(name[0])
+		if err := dflag.ValidPattern(p); err != nil {
+			return nil, http.StatusBadRequest, err
+		}
+		return []step{{op: op, pattern: p, name: name[0]}}, 0, nil
+	}
 	pattern := f.Get("pattern")
 	if err := dflag.ValidPattern(pattern); err != nil {
 		return nil, http.StatusBadRequest, err
 	}
-	return []step{{op, pattern}}, 0, nil
+	return []step{{op: op, pattern: pattern}}, 0, nil
 }
 
 // countTerms counts the terms of a spec as dflag.ParseTerms splits them

@@ -10,9 +10,34 @@
 //	GET  /flags?pattern=  the listing in the C library's text format, or JSON
 //	                      ([]Flag) when the Accept header names application/json
 //	GET  /history         {"changes": [Change...]}: the recent changes, newest first
-//	POST /flags           op=activate|deactivate|unhook|rehook&pattern=re, or
-//	                      spec=terms (as in DFLAG: "+re -re !re ?re"); the
-//	                      answer is a JSON [Response]
+//	POST /flags           op=activate|deactivate|unhook|rehook and one of
+//	                      pattern=re           every flag the pattern matches
+//	                      name=kind:name@file:line   exactly that record (404 if none)
+//	                      or spec=terms (as in DFLAG: "+re -re !re ?re");
+//	                      dry_run=1 counts what would match and changes nothing;
+//	                      the answer is a JSON [Response]
+//
+// The JSON shapes, with the Go types that encode them:
+//
+//	[Flag]      {"name":"kind:name@file:line","kind":"...","flag":"...","doc":"...",
+//	             "file":"import/path/file.go","line":12,"mode":"feature|default|opt",
+//	             "on":true,"activation":1,"unhook":0,"site":"hook|call","addr":"0x..."}
+//	[Response]  {"dry_run":true,"matched":3,"results":[{"op":"activate","pattern":"re","matched":3}],
+//	             "warnings":["deactivate \"breakr:\" matched no flag"]}
+//	[Change]    {"time":"2026-12-01T09:00:00Z","who":"127.0.0.1:51000","results":[...],
+//	             "matched":3,"warnings":[...]}
+//	errors      {"error":"what went wrong and what to do"}
+//
+// # The page
+//
+// The page groups flags by kind, explains its columns in a legend, shows
+// the recent changes and refreshes itself every 3 seconds (polling, two
+// listings each time; paused while the tab is hidden). Its row buttons
+// switch exactly their record (name=); the bulk buttons and the terms field
+// first make a dry run and ask for confirmation, with the counts, when an
+// operation matches more than one flag or every flag. Warnings are shown
+// as a notice. The page runs under a strict Content-Security-Policy (its
+// own inline script and style only, by hash) and cannot be framed.
 //
 // A GET never changes state. A malformed request (invalid pattern, unknown
 // op, malformed term, body over the limit) is refused with a message and

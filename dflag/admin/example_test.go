@@ -88,3 +88,73 @@ func ExamplePublishExpvar() {
 	// Output:
 	// true
 }
+
+// An operation that matches no flag is applied, as in the C library, and
+// reported in "warnings"; name= switches exactly one record.
+func Example_warningsAndExactRecord() {
+	h := admin.Handler(admin.WithLogger(slog.New(slog.DiscardHandler)))
+	do := func(body string) {
+		r := httptest.NewRequest("POST", "http://127.0.0.1:8080/flags", strings.NewReader(body))
+		r.RemoteAddr = "127.0.0.1:51000"
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Print(w.Code, " ", w.Body.String())
+	}
+	do(url.Values{"spec": {"-admin_exampel: +admin_example:verbose"}}.Encode())
+	do(url.Values{"op": {"deactivate"}, "name": {exampleVerbose.Name()}}.Encode())
+	do(url.Values{"op": {"deactivate"}, "name": {"admin_example:verbose"}}.Encode())
+	// Output:
+	// 200 {"matched":1,"results":[{"op":"deactivate","pattern":"admin_exampel:","matched":0},{"op":"activate","pattern":"admin_example:verbose","matched":1}],"warnings":["deactivate \"admin_exampel:\" matched no flag"]}
+	// 200 {"matched":1,"results":[{"op":"deactivate","pattern":"admin_example:verbose@bounded.dev/dflag/admin/example_test.go:17","matched":1}]}
+	// 404 {"error":"no flag record named \"admin_example:verbose\" (give kind:name@file:line exactly as listed)"}
+}
+
+// A dry run says how many flags each operation would match, and GET
+// /history lists what was applied, newest first.
+func Example_dryRunAndHistory() {
+	h := admin.Handler(admin.WithLogger(slog.New(slog.DiscardHandler)))
+	do := func(method, target, body string) string {
+		r := httptest.NewRequest(method, "http://127.0.0.1:8080"+target, strings.NewReader(body))
+		r.RemoteAddr = "127.0.0.1:51000"
+		if body != "" {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Body.String()
+	}
+	fmt.Print(do("POST", "/flags", "op=rehook&pattern=admin_example:&dry_run=1"))
+	do("POST", "/flags", "op=rehook&pattern=admin_example:")
+	hist := do("GET", "/history", "")
+	fmt.Println(strings.Contains(hist, `"who":"127.0.0.1:51000","results":[{"op":"rehook","pattern":"admin_example:","matched":1}],"matched":1}`))
+	// Output:
+	// {"dry_run":true,"matched":1,"results":[{"op":"rehook","pattern":"admin_example:","matched":1}]}
+	// true
+}
+
+// Behind a proxy, give every surface the same token; WithLocal keeps
+// local clients admitted too, and WithLocalHosts names this machine.
+func ExampleWithLocal() {
+	h := admin.Handler(
+		admin.WithBearerToken("s3cret"), admin.WithLocal(), admin.WithLocalHosts("devbox"),
+		admin.WithLogger(slog.New(slog.DiscardHandler)))
+	for _, c := range []struct{ remote, host, auth string }{
+		{"127.0.0.1:51000", "devbox:8080", ""},        // local, by a configured name
+		{"127.0.0.1:51000", "attacker.test:8080", ""}, // DNS rebinding
+		{"203.0.113.9:51000", "ops.example.com", "Bearer s3cret"},
+	} {
+		r := httptest.NewRequest("GET", "/flags?pattern=admin_example:", nil)
+		r.RemoteAddr, r.Host = c.remote, c.host
+		if c.auth != "" {
+			r.Header.Set("Authorization", c.auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(c.host, w.Code)
+	}
+	// Output:
+	// devbox:8080 200
+	// attacker.test:8080 401
+	// ops.example.com 200
+}

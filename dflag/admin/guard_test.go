@@ -296,3 +296,30 @@ func TestOneVocabulary(t *testing.T) {
 		}
 	}
 }
+
+// TestPatternBomb lists and posts the pattern of issue 10 (27 KB of
+// (.{1000}) repeated): dflag's bounds refuse it with 400 before it
+// compiles, cross-site it is refused with 403 before it is looked at, and
+// a spec holding it changes nothing.
+func TestPatternBomb(t *testing.T) {
+	h := admin.Handler(quiet)
+	bomb := strings.Repeat("(.{1000})", 3000)
+	small := strings.Repeat("(.{1000})", 20) // under the length limit, over the cost limit
+	for _, p := range []string{bomb, small} {
+		r := request("GET", "/flags?pattern="+url.QueryEscape(p), "")
+		if w := serve(h, r); w.Code != 400 || !strings.Contains(w.Body.String(), "limit") {
+			t.Errorf("listing a %d-byte bomb: %d %.200s", len(p), w.Code, w.Body)
+		}
+		r = request("GET", "/flags?pattern="+url.QueryEscape(p), "")
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		if w := serve(h, r); w.Code != 403 {
+			t.Errorf("cross-site bomb: %d", w.Code)
+		}
+	}
+	before := snapshot(t)
+	w := serve(h, request("POST", "/flags", form("spec", "+admin_test:alpha -"+small)))
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "limit") {
+		t.Errorf("spec with a bomb: %d %.200s", w.Code, w.Body)
+	}
+	sameState(t, before)
+}

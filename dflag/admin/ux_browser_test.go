@@ -1,0 +1,204 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"bounded.dev/dflag"
+	"bounded.dev/dflag/admin"
+)
+
+var (
+	uxOne   = dflag.Feature("admin_ux", "catalogue_cache", "caches the catalogue pages for the listing endpoints, which are slow to build")
+	uxTwo   = dflag.Feature("admin_ux", "catalogue_cache_v2", "the same cache, second version")
+	uxLong  = dflag.Opt("admin_ux_with_a_rather_long_kind", "recommendations_breaker_for_the_homepage", "a long name the layout must not break")
+	uxOther = dflag.Feature("admin_ux_other", "lonely", "the only flag of its kind")
+)
+
+// click sends a real mouse click to the element the selector finds.
+func (b *browser) click(selector string) {
+	b.t.Helper()
+	var pt struct{ X, Y float64 }
+	raw := b.eval(fmt.Sprintf(`(() => {
+		const b = document.querySelector(%q);
+		b.scrollIntoView({block: "center"});
+		const r = b.getBoundingClientRect();
+		return {x: r.x + r.width / 2, y: r.y + r.height / 2};
+	})()`, selector))
+	if err := remarshal(raw, &pt); err != nil {
+		b.t.Fatal(err)
+	}
+	for _, typ := range []string{"mouseMoved", "mousePressed", "mouseReleased"} {
+		b.call("Input.dispatchMouseEvent", map[string]any{"type": typ, "x": pt.X, "y": pt.Y, "button": "left", "clickCount": 1}, nil)
+	}
+}
+
+func (b *browser) typeInto(selector, text string) {
+	b.t.Helper()
+	b.eval(fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.focus(); e.select && e.select(); })()`, selector))
+	b.call("Input.insertText", map[string]any{"text": text}, nil)
+}
+
+// TestOperatorExperienceInChromium drives the console as an operator:
+// grouping by kind, confirmation of actions that match more than one flag
+// or every flag, exact switching of one record, a visible notice for a
+// term that matches nothing, the history, the legend and live refresh.
+func TestOperatorExperienceInChromium(t *testing.T) {
+	needChromium(t)
+	srv := httptest.NewServer(admin.Handler(quiet))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	b := startBrowser(t, ctx)
+	defer b.close()
+	defer dflag.Deactivate("admin_ux")
+
+	b.call("Page.navigate", map[string]any{"url": srv.URL + "/#admin_ux"}, nil)
+	b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length === 4 &&
+		[...document.querySelectorAll("#flags tr.kind")].map((r) => r.dataset.kind).join() === "admin_ux,admin_ux_other,admin_ux_with_a_rather_long_kind"`)
+	if got := b.eval(`document.querySelector('#flags tr.kind[data-kind="admin_ux"]').textContent`); got != "admin_ux  (2 flags, 0 on)" {
+		t.Errorf("kind header %q", got)
+	}
+	if got, _ := b.eval(`document.querySelector("dl.legend").textContent`).(string); !strings.Contains(got, "activations are ignored") || !strings.Contains(got, "activate adds one") {
+		t.Errorf("legend %q", got)
+	}
+
+	// A bulk action over 4 flags asks first, and saying no changes nothing.
+	before := snapshot(t)
+	b.click(`button.bulk[data-op="activate"]`)
+	b.waitFor(`!document.querySelector("#confirm").hidden &&
+		document.querySelector("#confirm-text").textContent === "This will activate 4 flags matching admin_ux. Apply?"`)
+	b.click(`#confirm-no`)
+	b.waitFor(`document.querySelector("#confirm").hidden && document.querySelector("#status").textContent === "cancelled"`)
+	sameState(t, before)
+
+	// Narrowed to two, it still asks; confirmed, both switch.
+	b.typeInto("#filter", "admin_ux:catalogue_cache")
+	b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length === 2`)
+	b.click(`button.bulk[data-op="activate"]`)
+	b.waitFor(`document.querySelector("#confirm-text").textContent.includes("activate 2 flags matching admin_ux:catalogue_cache")`)
+	b.click(`#confirm-yes`)
+	b.waitFor(`document.querySelector("#status").textContent === "activate admin_ux:catalogue_cache: 2 matched"`)
+	if !uxOne.On() || !uxTwo.On() {
+		t.Errorf("confirmed bulk action: %v %v", uxOne.State(), uxTwo.State())
+	}
+
+	// A row's button switches exactly its record, without asking.
+	b.click(fmt.Sprintf(`#flags tr[data-name=%q] button.op-deactivate`, uxOne.Name()))
+	b.waitFor(fmt.Sprintf(`document.querySelector("#status").textContent === "deactivate %s: 1 matched"`, uxOne.Name()))
+	if uxOne.On() || !uxTwo.On() {
+		t.Errorf("exact deactivate touched another record: %v %v", uxOne.State(), uxTwo.State())
+	}
+
+	// Every flag: the confirmation says ALL and how many.
+	b.typeInto("#filter", "")
+	b.call("Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": "Backspace", "code": "Backspace", "windowsVirtualKeyCode": 8}, nil)
+	b.eval(`document.querySelector("#filter").value = ""; document.querySelector("#filter").dispatchEvent(new Event("input"))`)
+	all, _ := dflag.List("")
+	b.click(`button.bulk[data-op="unhook"]`)
+	b.waitFor(fmt.Sprintf(`document.querySelector("#confirm-text").textContent === "This will unhook ALL %d flags (empty pattern). Apply?"`, len(all)))
+	b.click(`#confirm-no`)
+
+	// A term that matches nothing is applied (as in the C library) but the
+	// page says so.
+	b.typeInto("#spec", "-admin_ux_typo: ?admin_ux_other:lonely")
+	b.click("#apply")
+	b.waitFor(`document.querySelector("#notice").textContent.includes('deactivate "admin_ux_typo:" matched no flag') &&
+		getComputedStyle(document.querySelector("#notice")).display !== "none"`)
+
+	// The history shows the changes, newest first.
+	b.waitFor(`document.querySelectorAll("#changes tr").length === 3 &&
+		document.querySelector("#changes tr td.what").textContent === "deactivate admin_ux_typo: (0); rehook admin_ux_other:lonely (1)" &&
+		document.querySelector("#changes tr td.num").textContent.includes("matched nothing")`)
+
+	// Live refresh: a change made elsewhere shows up without a reload.
+	if _, err := dflag.Activate("admin_ux_other:lonely"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(fmt.Sprintf(`document.querySelector('#flags tr[data-name=%q] td.act').textContent === "1"`, uxOther.Name()))
+	dflag.Deactivate("admin_ux_other:")
+}
+
+// TestLayoutInChromium renders the console at 1400 and 1024 pixels wide,
+// saves a screenshot of each (into $BOUNDED_SCREENSHOTS when set) and
+// checks from the DOM that no flag name wraps, that names are never broken
+// inside a word, and that the table fits the window.
+func TestLayoutInChromium(t *testing.T) {
+	needChromium(t)
+	srv := httptest.NewServer(admin.Handler(quiet))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	b := startBrowser(t, ctx)
+	defer b.close()
+	dir := os.Getenv("BOUNDED_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for _, width := range []int{1400, 1024} {
+		b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false}, nil)
+		b.call("Page.navigate", map[string]any{"url": srv.URL + "/#admin_"}, nil)
+		b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length > 8`)
+		var bad []string
+		raw := b.eval(`(() => {
+			const bad = [];
+			const oneLine = (e) => {
+				const lh = parseFloat(getComputedStyle(e).lineHeight) || 20;
+				return e.getClientRects().length === 1 && e.getBoundingClientRect().height < lh * 1.5;
+			};
+			for (const id of document.querySelectorAll("#flags .name .id")) {
+				// No part of a name ever breaks; a name of ordinary length
+				// does not wrap at all.
+				const [k, n] = [id.querySelector(".k"), id.querySelector(".n")];
+				for (const part of [k, n]) if (!oneLine(part)) bad.push(part.textContent + " breaks");
+				if (id.textContent.length <= 48 && k.getBoundingClientRect().top !== n.getBoundingClientRect().top) bad.push(id.textContent + " wraps");
+			}
+			for (const w of document.querySelectorAll("#flags .name small")) {
+				// A path may wrap, but only after a '/': each line must end at one.
+				const range = document.createRange();
+				let prevTop = null, prevText = "";
+				for (const node of w.childNodes) {
+					if (node.nodeType !== 3 || node.textContent === "") continue;
+					range.selectNodeContents(node);
+					const rects = range.getClientRects();
+					if (rects.length > 1) bad.push("path segment " + node.textContent + " breaks inside");
+				}
+			}
+			if (document.documentElement.scrollWidth > window.innerWidth) {
+				const widths = [...document.querySelectorAll("#table thead th")].map((th) => th.textContent + "=" + Math.round(th.getBoundingClientRect().width));
+				bad.push("page scrolls sideways: " + document.documentElement.scrollWidth + " > " + window.innerWidth + " (" + widths.join(" ") + ")");
+			}
+			return bad;
+		})()`)
+		if err := remarshal(raw, &bad); err != nil {
+			t.Fatal(err)
+		}
+		if len(bad) > 0 {
+			t.Errorf("at %d px: %q", width, bad)
+		}
+		var shot struct{ Data string }
+		b.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": false}, &shot)
+		data, err := base64.StdEncoding.DecodeString(shot.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := png.DecodeConfig(bytes.NewReader(data))
+		if err != nil || cfg.Width != width {
+			t.Errorf("screenshot at %d px: %v, width %d", width, err, cfg.Width)
+		}
+		name := filepath.Join(dir, fmt.Sprintf("console-%d.png", width))
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot %s", name)
+	}
+}
