@@ -129,4 +129,3 @@ func firstLine(b []byte) string {
 	}
 	return string(b)
 }
-
