@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -227,7 +228,7 @@ func TestInvalidPatternChangesNothing(t *testing.T) {
 			t.Errorf("WriteList(%q) accepted an invalid pattern", p)
 		}
 	}
-	if after := snapshot(t); !slices.Equal(before, after) {
+	if after := snapshot(t); !reflect.DeepEqual(before, after) {
 		t.Error("an invalid pattern changed state")
 	}
 }
@@ -291,7 +292,7 @@ func TestApplyIsAllOrNothing(t *testing.T) {
 			t.Errorf("Apply(%q) = %v, want an error naming %q", terms, err, terms[1])
 		}
 	}
-	if after := snapshot(t); !slices.Equal(before, after) {
+	if after := snapshot(t); !reflect.DeepEqual(before, after) {
 		t.Fatal("a rejected Apply changed state")
 	}
 	if err := dflag.Apply("+apply:", "!apply:y", "-apply:y", "+apply:y"); err != nil {
@@ -350,7 +351,7 @@ func TestTermsFlagValue(t *testing.T) {
 	if err := fs.Parse([]string{"-dflag=-cmdline:x +("}); err == nil {
 		t.Fatal("a malformed -dflag was accepted")
 	}
-	if after := snapshot(t); !slices.Equal(before, after) {
+	if after := snapshot(t); !reflect.DeepEqual(before, after) {
 		t.Fatal("a malformed -dflag changed state")
 	}
 }
@@ -360,13 +361,16 @@ func TestTermsFlagValue(t *testing.T) {
 func TestInitAppliesEnvironment(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "terms")
 	os.WriteFile(file, []byte("# operators' file\n+ctor:opt\n+ctor:feature\n"), 0o644)
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("+ctor:opt\n+(\n"), 0o644)
 	for _, c := range []struct {
-		name, dflag, file, want string
+		name, dflag, file, want, owners string
 	}{
-		{"env", `+"ctor:opt" -ctor:default`, "", "feature=false default=false opt=true err=<nil>"},
-		{"file then env", "-ctor:feature", file, "feature=false default=true opt=true err=<nil>"},
-		{"malformed", "+ctor:opt +(", "", `feature=false default=true opt=false err=dflag: term "+(": invalid pattern`},
-		{"missing file", "", file + ".missing", "feature=false default=true opt=false err=dflag: DFLAG_FILE: open"},
+		{"env", `+"ctor:opt" -ctor:default`, "", "feature=false default=false opt=true err=<nil>", "opt=[env:DFLAG [+ctor:opt]] default=[env:DFLAG [-ctor:default]]"},
+		{"file then env", "-ctor:feature +ctor:opt", file, "feature=false default=true opt=true err=<nil>", "opt=[env:DFLAG [+ctor:opt] env:DFLAG_FILE [+ctor:opt]] default=[]"},
+		{"malformed", "+ctor:opt +(", "", `feature=false default=true opt=false err=dflag: term "+(": invalid pattern`, "opt=[] default=[]"},
+		{"malformed file", "", bad, `feature=false default=true opt=false err=dflag: DFLAG_FILE ` + bad + `: line 2: term "+(": invalid pattern`, "opt=[] default=[]"},
+		{"missing file", "", file + ".missing", "feature=false default=true opt=false err=dflag: DFLAG_FILE: open", "opt=[] default=[]"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestInitChild$", "-test.v")
@@ -378,6 +382,9 @@ func TestInitAppliesEnvironment(t *testing.T) {
 			if !strings.Contains(string(out), "child: "+c.want) {
 				t.Fatalf("child output does not contain %q:\n%s", c.want, out)
 			}
+			if !strings.Contains(string(out), "child owners: "+c.owners+"\n") {
+				t.Fatalf("child output does not contain owners %q:\n%s", c.owners, out)
+			}
 		})
 	}
 }
@@ -388,6 +395,17 @@ func TestInitChild(t *testing.T) {
 	}
 	err := dflag.Init() // returns the first call's result
 	t.Logf("child: feature=%v default=%v opt=%v err=%v", ctorFeature.On(), ctorDefault.On(), ctorOpt.On(), err)
+	owners := func(f *dflag.Flag) string {
+		var s []string
+		for _, o := range f.State().Owners {
+			if !o.Once {
+				t.Errorf("%s: startup owner %s not marked Once", f.Name(), o.Name)
+			}
+			s = append(s, fmt.Sprintf("%s %v", o.Name, o.Terms))
+		}
+		return fmt.Sprint(s)
+	}
+	t.Logf("child owners: opt=%s default=%s", owners(ctorOpt), owners(ctorDefault))
 }
 
 func TestListOrderAndFormat(t *testing.T) {

@@ -20,6 +20,8 @@ const (
 	OpUnhook     Op = "unhook"
 	OpRehook     Op = "rehook"
 	OpRegister   Op = "register" // call sites registered: Pattern holds their name
+	OpHold       Op = "hold"     // a Hold's terms replaced: Owner names it, Pattern holds the terms
+	OpRelease    Op = "release"  // a Hold released
 )
 
 // Event describes one completed control operation, for audit logs and
@@ -27,6 +29,7 @@ const (
 type Event struct {
 	Op        Op
 	Kind      string        // set for the kind operations and HoldKind
+	Owner     string        // the Hold's owner, for OpHold and OpRelease
 	Pattern   string        // the pattern as given
 	Matched   int           // records that matched
 	Flipped   int           // records whose value changed (not counting call sites the engine could not switch)

@@ -54,7 +54,9 @@ type Flag struct {
 	// Guarded by reg.mu.
 	activation uint64
 	unhook     uint64
-	kindHeld   uint64 // the part of activation that HoldKind holds added
+	kindHeld   uint64        // the part of activation that HoldKind holds added
+	holds      []heldBy      // what live holds say about the flag
+	startup    []startupTerm // the startup terms Init applied to the flag
 
 	// addr is the address of the CALL instruction for a call-site record,
 	// 0 for a hook flag. Call-site records are switched by patch (callsite.go).

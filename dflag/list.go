@@ -3,25 +3,56 @@ package dflag
 import (
 	"bufio"
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// State is a snapshot of one flag record.
+// State is a snapshot of one flag record. Its JSON form (see
+// [WriteListJSON]) uses the lower-case field names.
 type State struct {
-	Name       string  // kind:name@file:line
-	Kind       string  // the kind
-	Flag       string  // the name within the kind
-	Doc        string  // docstring, "" if none
-	File       string  // import-path-qualified source file
-	Line       int     // source line
-	Mode       Mode    // constructor
-	On         bool    // current value
-	Activation uint64  // activation count
-	Unhook     uint64  // unhook count
-	Addr       uintptr // address of the patched CALL for a call site, 0 for a hook flag
+	Name       string  `json:"name"`           // kind:name@file:line
+	Kind       string  `json:"kind"`           // the kind
+	Flag       string  `json:"flag"`           // the name within the kind
+	Doc        string  `json:"doc,omitempty"`  // docstring, "" if none
+	File       string  `json:"file"`           // import-path-qualified source file
+	Line       int     `json:"line"`           // source line
+	Mode       Mode    `json:"mode"`           // constructor
+	On         bool    `json:"on"`             // current value: for a call site, whether the call runs
+	Activation uint64  `json:"activation"`     // activation count
+	Unhook     uint64  `json:"unhook"`         // unhook count
+	Addr       uintptr `json:"addr,omitempty"` // address of the patched CALL for a call site, 0 for a hook flag
+	// Owners are the named contributors to the flag's state, sorted by
+	// name: each live [Hold] whose terms match the flag, "kind:<kind>" for
+	// [HoldKind] holds (package aspect's activations), and "env:DFLAG" or
+	// "env:DFLAG_FILE" for startup terms that [Init] applied (Once: they
+	// went into the counts, with the C library's semantics, and later
+	// control calls may have changed those).
+	Owners []Owner `json:"owners,omitempty"`
+}
+
+// Owner is one named contributor to a flag's state (see [State.Owners]).
+type Owner struct {
+	Name  string   `json:"name"`           // "console:alice", "kind:request_tracing", "env:DFLAG", ...
+	Terms []string `json:"terms"`          // its terms that match the flag, such as "+breaker:" or "-breaker:recs@"
+	Once  bool     `json:"once,omitempty"` // applied once to the counts at Init, not held
+}
+
+// MarshalText returns the mode's name, as String does.
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText parses a mode's name: "feature", "default" or "opt".
+func (m *Mode) UnmarshalText(text []byte) error {
+	for c := FeatureMode; c <= OptMode; c++ {
+		if string(text) == c.String() {
+			*m = c
+			return nil
+		}
+	}
+	return fmt.Errorf("dflag: unknown mode %q: want feature, default or opt", text)
 }
 
 // CallSite reports whether the record is a patched call site rather than a
@@ -36,10 +67,32 @@ func (f *Flag) State() State {
 }
 
 func (f *Flag) stateLocked() State {
-	return State{
+	s := State{
 		Name: f.full, Kind: f.kind, Flag: f.name, Doc: f.doc, File: f.file, Line: f.line,
 		Mode: f.mode, On: f.on.Load(), Activation: f.activation, Unhook: f.unhook, Addr: f.addr,
 	}
+	for _, e := range f.holds {
+		o := Owner{Name: e.h.owner}
+		for i, t := range e.h.parsed {
+			if t.m.match(f.full) {
+				o.Terms = append(o.Terms, e.h.terms[i])
+			}
+		}
+		s.Owners = append(s.Owners, o)
+	}
+	if f.kindHeld > 0 {
+		s.Owners = append(s.Owners, Owner{Name: "kind:" + f.kind, Terms: []string{"+" + f.kind + ":"}})
+	}
+	for _, st := range f.startup {
+		i := slices.IndexFunc(s.Owners, func(o Owner) bool { return o.Once && o.Name == st.source })
+		if i < 0 {
+			s.Owners = append(s.Owners, Owner{Name: st.source, Once: true})
+			i = len(s.Owners) - 1
+		}
+		s.Owners[i].Terms = append(s.Owners[i].Terms, st.term)
+	}
+	slices.SortStableFunc(s.Owners, func(a, b Owner) int { return strings.Compare(a.Name, b.Name) })
+	return s
 }
 
 // List returns the records whose full name matches pattern, sorted as the C
@@ -108,6 +161,24 @@ func WriteList(w io.Writer, pattern string) error {
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// WriteListJSON writes the records whose full name matches pattern as a
+// JSON array of [State] values, in [List]'s order, owners included:
+//
+//	[{"name":"breaker:recs@app/recs.go:12","kind":"breaker","flag":"recs",
+//	  "file":"app/recs.go","line":12,"mode":"default","on":false,
+//	  "activation":1,"unhook":0,
+//	  "owners":[{"name":"etcd:/dflag/breakers","terms":["-breaker:recs@"]}]}]
+func WriteListJSON(w io.Writer, pattern string) error {
+	states, err := List(pattern)
+	if err != nil {
+		return err
+	}
+	if states == nil {
+		states = []State{}
+	}
+	return json.NewEncoder(w).Encode(states)
 }
 
 // String formats the state as one line of the C library's listing.

@@ -19,15 +19,30 @@ var reg struct {
 	byKind      map[string][]*Flag // index for the kind operations
 	sorted      []*Flag            // by full name, then seq: a pattern's literal prefix is a run
 	holds       map[string]uint64  // kind-wide activations that also apply to later flags
+	owners      map[string]*Hold   // live holds by owner
 	initialized bool
 	initDone    chan struct{} // closed when the first Init has finished
 	initErr     error
 }
 
-// want is the value the flag should have; reg.mu must be held.
+// want is the value the flag should have; reg.mu must be held. A hold's
+// "-" beats everything; otherwise the activation count (or an Opt flag
+// before Init) turns the flag on, and so does a hold's "+" while nobody
+// unhooks the flag (see [Hold]).
 func (f *Flag) want() bool {
-	return f.activation > 0 || f.mode == OptMode && !reg.initialized
+	b := f.holdBits()
+	switch {
+	case b&holdOff != 0:
+		return false
+	case f.activation > 0, f.mode == OptMode && !reg.initialized:
+		return true
+	}
+	return b&holdOn != 0 && !f.unhooked()
 }
+
+// unhooked reports whether activations of f are ignored: its unhook count
+// is positive or a hold unhooks it.
+func (f *Flag) unhooked() bool { return f.unhook > 0 || f.holdBits()&holdUnhook != 0 }
 
 // register publishes a new record; it takes its initial state at once,
 // including any kind-wide holds.
@@ -39,8 +54,11 @@ func register(f *Flag) {
 
 func registerLocked(f *Flag) {
 	f.seq = len(reg.all)
-	f.activation += reg.holds[f.kind]
-	f.kindHeld += reg.holds[f.kind]
+	f.applyHoldsLocked()
+	if !f.unhooked() {
+		f.activation += reg.holds[f.kind]
+		f.kindHeld += reg.holds[f.kind]
+	}
 	reg.all = append(reg.all, f)
 	if reg.byKind == nil {
 		reg.byKind = make(map[string][]*Flag)
@@ -81,7 +99,7 @@ func Init() error {
 	evs := []Event{ev}
 	reg.mu.Unlock()
 
-	terms, err := envTerms()
+	terms, sources, err := envTerms()
 	var parsed []term
 	if err == nil {
 		parsed, err = parseTerms(terms)
@@ -89,6 +107,7 @@ func Init() error {
 	reg.mu.Lock()
 	if err == nil {
 		evs = applyLocked(parsed, evs)
+		recordStartupLocked(parsed, terms, sources)
 		err = errors.Join(patchErr, eventsError(evs[1:]))
 	}
 	reg.initErr = err
@@ -273,7 +292,7 @@ func controlLocked(op Op, kind, pattern string, m *matcher) Event {
 func (op Op) apply(f *Flag) {
 	switch op {
 	case OpActivate:
-		if f.unhook == 0 {
+		if !f.unhooked() {
 			f.activation++
 		}
 	case OpDeactivate:
@@ -343,7 +362,7 @@ func kindHoldLocked(kind string, delta int) Event {
 	for _, f := range reg.byKind[kind] {
 		ev.Matched++
 		switch {
-		case delta > 0 && f.unhook == 0:
+		case delta > 0 && !f.unhooked():
 			f.activation++
 			f.kindHeld++
 		case delta < 0 && f.kindHeld > 0:

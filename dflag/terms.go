@@ -171,30 +171,58 @@ func ParseTermsFile(data []byte) ([]string, error) {
 		}
 		ts, err := ParseTerms(line)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
+			return nil, fmt.Errorf("dflag: line %d: %w", n, unprefixed{err})
 		}
 		terms = append(terms, ts...)
 	}
 	return terms, sc.Err()
 }
 
-// envTerms returns the terms of DFLAG_FILE, then those of DFLAG.
-func envTerms() ([]string, error) {
-	var terms []string
+// envTerms returns the terms of DFLAG_FILE, then those of DFLAG, and the
+// source of each ("env:DFLAG_FILE" or "env:DFLAG").
+func envTerms() (terms, sources []string, err error) {
 	if name := os.Getenv("DFLAG_FILE"); name != "" {
 		data, err := os.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("dflag: DFLAG_FILE: %w", err)
+			return nil, nil, fmt.Errorf("dflag: DFLAG_FILE: %w", err)
 		}
 		if terms, err = ParseTermsFile(data); err != nil {
-			return nil, fmt.Errorf("dflag: DFLAG_FILE %s: %w", name, err)
+			return nil, nil, fmt.Errorf("dflag: DFLAG_FILE %s: %w", name, unprefixed{err})
+		}
+		for range terms {
+			sources = append(sources, "env:DFLAG_FILE")
 		}
 	}
 	ts, err := ParseTerms(os.Getenv("DFLAG"))
 	if err != nil {
-		return nil, fmt.Errorf("%w (in DFLAG)", err)
+		return nil, nil, fmt.Errorf("%w (in DFLAG)", err)
 	}
-	return append(terms, ts...), nil
+	for range ts {
+		sources = append(sources, "env:DFLAG")
+	}
+	return append(terms, ts...), sources, nil
+}
+
+// unprefixed wraps an error for a message that already says "dflag: ", so
+// that the prefix appears once.
+type unprefixed struct{ err error }
+
+func (e unprefixed) Error() string { return strings.TrimPrefix(e.err.Error(), "dflag: ") }
+func (e unprefixed) Unwrap() error { return e.err }
+
+// startupTerm is a startup term that Init applied to a flag.
+type startupTerm struct{ source, term string }
+
+// recordStartupLocked remembers, on each flag a term matched, that Init
+// applied it; reg.mu must be held.
+func recordStartupLocked(parsed []term, terms, sources []string) {
+	for i, t := range parsed {
+		for _, f := range candidates("", t.m) {
+			if t.m.match(f.full) {
+				f.startup = append(f.startup, startupTerm{sources[i], terms[i]})
+			}
+		}
+	}
 }
 
 // Terms is a [flag.Value] that applies startup terms given on a command
