@@ -1,18 +1,3 @@
-// Package tracestore is the embedded default exporter for opt-in tracing: it
-// keeps the most recent traces in memory, bounded, and serves them at
-// /debug/traces as an HTML page (a waterfall of spans per trace, no external
-// assets), as plain text and as JSON. [NewTracerProvider] builds an
-// OpenTelemetry SDK tracer provider that records into a [Store] and, when
-// the standard OTEL_* environment variables ask for it, also exports over
-// OTLP, so that a program runs with no external service and still reaches a
-// collector, Jaeger or Tempo in production.
-//
-//	store := tracestore.New()
-//	tp, err := tracestore.NewTracerProvider(ctx, store)
-//	if err != nil { ... }
-//	defer tp.Shutdown(context.Background())
-//	otel.SetTracerProvider(tp)
-//	mux.Handle("/debug/traces", store.Handler())
 package tracestore
 
 import (
