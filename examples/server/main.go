@@ -1,20 +1,54 @@
-// Command server is a small service with opt-in request tracing, running on
-// embedded defaults: no collector, no configuration.
+// Command server is a small service with opt-in request tracing, metrics
+// and an operator console, running on embedded defaults: no collector, no
+// configuration.
 //
 //	go run ./examples/server [-addr 127.0.0.1:8080] [-token secret] [-dflag terms]
 //
-// It prints its address and two curl lines to try: one request that opts
-// into tracing with ?tracing=1, and the page of recent traces,
-// /debug/traces (a waterfall per trace in a browser; ?format=text for curl,
-// ?format=json for tools). The dynamic flags console is at /debug/dflag/.
-// A request that does not opt in runs with every request_tracing flag off.
+// It prints its address and the curl lines to try: one request that opts
+// into tracing with ?tracing=1, the page of recent traces, /debug/traces
+// (a list of traces in a browser; ?format=text for curl, ?format=json for
+// tools), and the metrics, /metrics (Prometheus text). The dynamic flags
+// console is at /debug/dflag/. A request that does not opt in runs with
+// every request_tracing flag off.
 //
-// By default only loopback clients may opt in, see traces or use the
-// console; -token also allows any client that sends "Authorization: Bearer
-// <token>". When the standard OTEL_* environment variables ask for it (for
-// example OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318), traces are
-// also exported over OTLP. SIGINT or SIGTERM shuts the server down
-// gracefully.
+// # A circuit breaker
+//
+// Item responses carry recommendations from a (simulated) recommendation
+// service, behind a Default flag, breaker:recommendations. An operator who
+// sees that service fail trips the breaker from the console (deactivate
+// breaker:recommendations@) or at start-up (-dflag '-breaker:recommendations@'):
+// items are then served without recommendations and with the header
+// "X-Degraded: recommendations", until the breaker is activated again.
+//
+// # Who may do what
+//
+// The same rule guards opt-in tracing, /debug/traces, /metrics and the
+// console: by default local clients only (a loopback address, a loopback
+// or localhost Host header, no proxy header), and no browser request from
+// another site; -token also admits any client that sends "Authorization:
+// Bearer <token>" (behind a reverse proxy, use a token: the local rule
+// cannot see through a proxy that adds no header).
+//
+// # Timeouts
+//
+// The server has a production server's limits: 5 s to read a request's
+// headers, 15 s to read the whole request, 30 s to write the response, 2
+// min for an idle keep-alive connection, 64 KiB of headers. A traced
+// request holds its request_tracing activation and its opt-in slot exactly
+// as long as its handler runs, so these timeouts are also what frees the
+// slots from clients that send or read slowly.
+//
+// # OpenTelemetry
+//
+// The resource honours OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+// (service.name is bounded-example otherwise) and carries a fresh
+// service.instance.id. When the standard OTEL_* environment variables ask
+// for it (OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318, or
+// OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER), traces and metrics are
+// also exported over OTLP; by default nothing leaves the process.
+// OpenTelemetry's internal errors go to the log, and exporters that fail
+// to flush at shutdown are reported (the exit status is then 1). SIGINT or
+// SIGTERM shuts the server down gracefully.
 package main
 
 import (
@@ -36,10 +70,6 @@ import (
 	"bounded.dev/middleware"
 	"bounded.dev/tracing"
 	"bounded.dev/tracing/tracestore"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 func main() {
@@ -54,11 +84,11 @@ func main() {
 // run starts the service and serves until ctx is done, then shuts down
 // gracefully. It prints the address and the lines to try to stdout, logs to
 // stderr.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`; loopback by default")
-	token := fs.String("token", "", "also let clients that send \"Authorization: Bearer `token`\" opt in, see traces and use the console")
+	token := fs.String("token", "", "also let clients that send \"Authorization: Bearer `token`\" opt in, see traces and metrics, and use the console")
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Var(new(dflag.Terms), "dflag", "dflag startup `terms` (+re, -re, !re, ?re), applied after DFLAG")
 	if err := fs.Parse(args); err != nil {
@@ -68,42 +98,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
-	n, cerr := registerCallSites()
-	if err := dflag.Init(); err != nil { // Opt flags and call sites switch off
-		return err
-	}
-
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	// Records of traced requests become span events, debug ones included.
 	logger := slog.New(tracing.NewLogHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
-	if cerr != nil {
-		logger.Info("request_tracing call sites not patched; their calls keep running", "err", cerr)
-	} else {
-		logger.Info("request_tracing call sites registered, patched out until a request is traced", "sites", n)
-	}
 
-	// The embedded exporter: recent traces in memory, served at
-	// /debug/traces, and OTLP when the environment asks for it.
-	store := tracestore.New()
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attribute.String("service.name", "bounded-example")))
-	if err != nil {
-		res = resource.Default()
-	}
-	tp, err := tracestore.NewTracerProvider(ctx, store, sdktrace.WithResource(res))
+	// Telemetry first, so that the metrics count Init's patching too.
+	tel, err := newTelemetry(ctx, logger)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		tp.Shutdown(sctx) // flushes the OTLP batches
+		if serr := tel.shutdown(sctx); serr != nil { // flushes the OTLP batches
+			logger.Error("telemetry not flushed", "err", serr)
+			err = errors.Join(err, serr)
+		}
 	}()
-	otel.SetTracerProvider(tp)
-	if tracestore.OTLPRequested() {
-		logger.Info("exporting traces over OTLP as the OTEL_* environment says")
+
+	n, cerr := registerCallSites()
+	if err := dflag.Init(); err != nil { // Opt flags and call sites switch off
+		return err
+	}
+	if cerr != nil {
+		logger.Info("request_tracing call sites not patched; their calls keep running", "err", cerr)
+	} else {
+		logger.Info("request_tracing call sites registered, patched out until a request is traced", "sites", n)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -111,16 +134,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	base := "http://" + displayAddr(ln.Addr())
-	srv := &http.Server{
-		Handler:           newHandler(logger, store, base, *token),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(newHandler(logger, tel, base, access{token: *token}), logger, productionTimeouts)
 
 	fmt.Fprintf(stdout, "listening on %s (traces: %s/debug/traces, flags: %s/debug/dflag/)\n", base, base, base)
 	fmt.Fprintf(stdout, "try:\n")
 	fmt.Fprintf(stdout, "  curl -i '%s/items/42?tracing=1'\n", base)
 	fmt.Fprintf(stdout, "  curl '%s/debug/traces?format=text'\n", base)
+	fmt.Fprintf(stdout, "  curl '%s/metrics'\n", base)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -141,31 +161,91 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// timeouts are an http.Server's limits on slow clients.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes                int
+}
+
+// productionTimeouts are the server's limits (see the package
+// documentation): a traced request holds its activation as long as its
+// handler runs, and these bound how long a slow client can make it run.
+var productionTimeouts = timeouts{
+	readHeader:     5 * time.Second,
+	read:           15 * time.Second,
+	write:          30 * time.Second,
+	idle:           2 * time.Minute,
+	maxHeaderBytes: 64 << 10,
+}
+
+// newServer returns the server for h with the limits t.
+func newServer(h http.Handler, logger *slog.Logger, t timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    t.maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// access is who may opt requests into tracing, read traces and metrics
+// and use the console, said once and applied to every surface with that
+// surface's options of the same names: local clients, and with a token,
+// clients that send it.
+type access struct{ token string }
+
+func (a access) tracing() []middleware.Option {
+	if a.token == "" {
+		return nil // the default: middleware.WithLocal()
+	}
+	return []middleware.Option{middleware.WithLocal(), middleware.WithBearerToken(a.token)}
+}
+
+func (a access) console() []admin.Option {
+	if a.token == "" {
+		return nil // the default: admin.WithLocal()
+	}
+	return []admin.Option{admin.WithLocal(), admin.WithBearerToken(a.token)}
+}
+
+// allow is the same rule as a function, for the trace page and /metrics.
+func (a access) allow() func(*http.Request) bool {
+	if a.token == "" {
+		return middleware.Loopback
+	}
+	bearer := middleware.BearerToken(a.token)
+	return func(r *http.Request) bool { return middleware.Loopback(r) || bearer(r) }
+}
+
 // newHandler assembles the service: its routes and the debug endpoints
 // behind the tracing middleware. base is the service's own URL, where the
 // items handler finds the pricing endpoint.
-func newHandler(logger *slog.Logger, store *tracestore.Store, base, token string) http.Handler {
+func newHandler(logger *slog.Logger, tel *telemetry, base string, acc access) http.Handler {
 	mux := http.NewServeMux()
 	newService(logger, base).routes(mux)
-
-	traceOpts := []middleware.Option{
+	mux.Handle("GET /debug/traces", tel.store.Handler(tracestore.WithAuthorize(acc.allow())))
+	mux.Handle("/debug/dflag/", admin.Handler(append([]admin.Option{
+		admin.WithPrefix("/debug/dflag/"), admin.WithLogger(logger)}, acc.console()...)...))
+	mux.Handle("GET /metrics", guarded(acc.allow(), tel.metrics))
+	return middleware.Tracing(mux, append([]middleware.Option{
 		// The pricing endpoint joins the trace of a traced caller.
 		middleware.WithSampledTraceparent(),
 		middleware.WithLogger(logger),
-	}
-	storeOpts := []tracestore.HandlerOption{}
-	adminOpts := []admin.Option{admin.WithPrefix("/debug/dflag/"), admin.WithLogger(logger)}
-	if token != "" {
-		allow := middleware.BearerToken(token)
-		traceOpts = append(traceOpts, middleware.WithAuthorize(allow), middleware.WithAuthorize(middleware.Loopback))
-		storeOpts = append(storeOpts, tracestore.WithAuthorize(func(r *http.Request) bool {
-			return allow(r) || middleware.Loopback(r)
-		}))
-		adminOpts = append(adminOpts, admin.WithBearerToken(token))
-	}
-	mux.Handle("GET /debug/traces", store.Handler(storeOpts...))
-	mux.Handle("/debug/dflag/", admin.Handler(adminOpts...))
-	return middleware.Tracing(mux, traceOpts...)
+	}, acc.tracing()...)...)
+}
+
+// guarded serves h to the requests allow admits and 403 to the others.
+func guarded(allow func(*http.Request) bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allow(r) {
+			http.Error(w, "forbidden: local clients only unless the server was started with -token", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // displayAddr is the address to print and to call: an unspecified listen

@@ -37,7 +37,7 @@ func waitBase(t *testing.T, r io.Reader) (string, []string) {
 		t.Fatalf("first line %q", line)
 	}
 	var curls []string
-	for range 3 {
+	for range 4 {
 		l, err := br.ReadString('\n')
 		if err != nil {
 			t.Fatal(err)
@@ -79,7 +79,8 @@ func curlURL(t *testing.T, line string) string {
 // /debug/traces.
 func checkTrace(t *testing.T, base string, curls []string) {
 	t.Helper()
-	if len(curls) != 2 || !strings.Contains(curls[0], "tracing=1") || !strings.Contains(curls[1], "/debug/traces") {
+	if len(curls) != 3 || !strings.Contains(curls[0], "tracing=1") || !strings.Contains(curls[1], "/debug/traces") ||
+		!strings.HasSuffix(curls[2], "/metrics'") {
 		t.Fatalf("curl lines %q", curls)
 	}
 	resp, body := get(t, curlURL(t, curls[0]))

@@ -26,11 +26,21 @@ var (
 	traceCache  *dflag.Flag = tracing.Kind.Opt("catalogue_cache", "cache hits and misses of traced requests")
 )
 
+// breakerRecs is a circuit breaker, a Default flag: on from the start (and
+// on wherever dflag cannot reach it), so item responses carry
+// recommendations; an operator who sees the recommendation service fail
+// deactivates breaker:recommendations@ at the console, and items are
+// served without them, marked "X-Degraded: recommendations", until it is
+// activated again.
+var breakerRecs *dflag.Flag = dflag.Default("breaker", "recommendations",
+	"recommendations in item responses; deactivate to stop calling the recommendation service")
+
 // item is a catalogue entry.
 type item struct {
-	ID    int     `json:"id"`
-	Name  string  `json:"name"`
-	Price float64 `json:"price,omitempty"`
+	ID              int     `json:"id"`
+	Name            string  `json:"name"`
+	Price           float64 `json:"price,omitempty"`
+	Recommendations []int   `json:"recommendations,omitempty"`
 }
 
 // service is a small catalogue: /items/{id} looks an item up (a simulated
@@ -67,6 +77,7 @@ func (s *service) index(w http.ResponseWriter, r *http.Request) {
 		"GET /items/{id}        an item (add ?tracing=1 to trace the request)\n"+
 		"GET /pricing/{id}      the pricing endpoint /items/{id} calls\n"+
 		"GET /debug/traces      recent traces (HTML; ?format=text or json)\n"+
+		"GET /metrics           metrics (Prometheus text format)\n"+
 		"GET /debug/dflag/      dynamic flags console\n")
 }
 
@@ -88,9 +99,22 @@ func (s *service) getItem(w http.ResponseWriter, r *http.Request) {
 		tracing.RecordError(ctx, err)
 		s.log.WarnContext(ctx, "no price", "id", id, "err", err)
 	}
+	if breakerRecs.On() {
+		it.Recommendations = s.recommend(ctx, id)
+	} else {
+		w.Header().Set("X-Degraded", "recommendations")
+	}
 	auditTraced(ctx, it)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(it)
+}
+
+// recommend asks the (simulated) recommendation service for items like
+// id; the breakerRecs circuit breaker keeps it from being called.
+func (s *service) recommend(ctx context.Context, id int) []int {
+	time.Sleep(time.Millisecond) // the service
+	tracing.AddEvent(ctx, "recommendations", attribute.Int("item.id", id))
+	return []int{id%1000 + 1, id%1000 + 2, id%1000 + 3}
 }
 
 // lookup reads an item from the cache or the (simulated) database.
