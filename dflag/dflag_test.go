@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 		// The parent process must not be configured from outside.
 		os.Unsetenv("DFLAG")
 		os.Unsetenv("DFLAG_FILE")
+		os.Unsetenv("DFLAG_STRICT")
 	}
 	if os.Getenv("DFLAG_TEST_CHILD") == "concurrent" {
 		os.Exit(m.Run()) // TestConcurrentInitChild calls Init
@@ -365,22 +366,32 @@ func TestInitAppliesEnvironment(t *testing.T) {
 	os.WriteFile(bad, []byte("+ctor:opt\n+(\n"), 0o644)
 	for _, c := range []struct {
 		name, dflag, file, want, owners string
+		strict, log                     string
 	}{
-		{"env", `+"ctor:opt" -ctor:default`, "", "feature=false default=false opt=true err=<nil>", "opt=[env:DFLAG [+ctor:opt]] default=[env:DFLAG [-ctor:default]]"},
-		{"file then env", "-ctor:feature +ctor:opt", file, "feature=false default=true opt=true err=<nil>", "opt=[env:DFLAG [+ctor:opt] env:DFLAG_FILE [+ctor:opt]] default=[]"},
-		{"malformed", "+ctor:opt +(", "", `feature=false default=true opt=false err=dflag: term "+(": invalid pattern`, "opt=[] default=[]"},
-		{"malformed file", "", bad, `feature=false default=true opt=false err=dflag: DFLAG_FILE ` + bad + `: line 2: term "+(": invalid pattern`, "opt=[] default=[]"},
-		{"missing file", "", file + ".missing", "feature=false default=true opt=false err=dflag: DFLAG_FILE: open", "opt=[] default=[]"},
+		{"a term matching nothing warns", "-breakr: +ctor:opt", "", "feature=false default=true opt=true err=<nil>", "opt=[env:DFLAG [+ctor:opt]] default=[]",
+			"", `WARN dflag: a startup term matches no flag: check it for a typo (DFLAG_STRICT=1 makes this an error) term=-breakr: source=env:DFLAG`},
+		{"strict refuses a term matching nothing", "-breakr: +ctor:opt", "", `feature=false default=true opt=false err=dflag: DFLAG_STRICT is set and term "-breakr:" (env:DFLAG) matches no flag, so no term was applied`, "opt=[] default=[]",
+			"1", ""},
+		{"strict accepts terms that match", "+ctor:opt", "", "feature=false default=true opt=true err=<nil>", "opt=[env:DFLAG [+ctor:opt]] default=[]", "1", ""},
+		{"strict malformed", "+ctor:opt", "", `feature=false default=true opt=false err=dflag: DFLAG_STRICT="yes": want 1`, "opt=[] default=[]", "yes", ""},
+		{"env", `+"ctor:opt" -ctor:default`, "", "feature=false default=false opt=true err=<nil>", "opt=[env:DFLAG [+ctor:opt]] default=[env:DFLAG [-ctor:default]]", "", ""},
+		{"file then env", "-ctor:feature +ctor:opt", file, "feature=false default=true opt=true err=<nil>", "opt=[env:DFLAG [+ctor:opt] env:DFLAG_FILE [+ctor:opt]] default=[]", "", ""},
+		{"malformed", "+ctor:opt +(", "", `feature=false default=true opt=false err=dflag: term "+(": invalid pattern`, "opt=[] default=[]", "", ""},
+		{"malformed file", "", bad, `feature=false default=true opt=false err=dflag: DFLAG_FILE ` + bad + `: line 2: term "+(": invalid pattern`, "opt=[] default=[]", "", ""},
+		{"missing file", "", file + ".missing", "feature=false default=true opt=false err=dflag: DFLAG_FILE: open", "opt=[] default=[]", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestInitChild$", "-test.v")
-			cmd.Env = append(os.Environ(), "DFLAG_TEST_CHILD=1", "DFLAG="+c.dflag, "DFLAG_FILE="+c.file)
+			cmd.Env = append(os.Environ(), "DFLAG_TEST_CHILD=1", "DFLAG="+c.dflag, "DFLAG_FILE="+c.file, "DFLAG_STRICT="+c.strict)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("child: %v\n%s", err, out)
 			}
 			if !strings.Contains(string(out), "child: "+c.want) {
 				t.Fatalf("child output does not contain %q:\n%s", c.want, out)
+			}
+			if (c.log == "") == strings.Contains(string(out), "matches no flag: check it") || !strings.Contains(string(out), c.log) {
+				t.Fatalf("child output does not log %q:\n%s", c.log, out)
 			}
 			if !strings.Contains(string(out), "child owners: "+c.owners+"\n") {
 				t.Fatalf("child output does not contain owners %q:\n%s", c.owners, out)

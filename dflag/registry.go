@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,7 +76,15 @@ func registerLocked(f *Flag) {
 
 // Init initialises the library: [Opt] flags switch off (unless activated),
 // then the terms in the file named by DFLAG_FILE and in the DFLAG
-// environment variable are validated and applied, file first. Init is
+// environment variable are validated and applied, file first. A term that
+// matches no registered flag (a typo such as -breakr:) is applied all the
+// same, as in the C library, and logged with [slog.Warn]; with
+// DFLAG_STRICT=1 in the environment, Init refuses such a term instead:
+// it returns an error naming every such term and applies no term (use it
+// where every flag is registered before Init, as in tests and CI). The
+// terms are recorded as the flags' owners (env:DFLAG_FILE, env:DFLAG; see
+// [State.Owners]), but applied to the counts with the C library's
+// semantics: a later Activate undoes a startup "-". Init is
 // idempotent: later calls, concurrent ones included, wait for the first
 // call to finish and return its result. If a term is malformed, Init
 // returns an error naming it and applies no term, but the library is
@@ -104,17 +113,76 @@ func Init() error {
 	if err == nil {
 		parsed, err = parseTerms(terms)
 	}
+	strict, serr := strictMode()
+	if err == nil {
+		err = serr
+	}
 	reg.mu.Lock()
+	var unmatched []startupTerm
+	if err == nil {
+		unmatched = unmatchedLocked(parsed, terms, sources)
+		if strict && len(unmatched) > 0 {
+			var list []string
+			for _, u := range unmatched {
+				list = append(list, fmt.Sprintf("term %q (%s)", u.term, u.source))
+			}
+			err = fmt.Errorf("dflag: DFLAG_STRICT is set and %s matches no flag, so no term was applied: fix the term, or unset DFLAG_STRICT if it is meant for flags registered after Init", strings.Join(list, ", "))
+		}
+	}
 	if err == nil {
 		evs = applyLocked(parsed, evs)
 		recordStartupLocked(parsed, terms, sources)
-		err = errors.Join(patchErr, eventsError(evs[1:]))
+		err = eventsError(evs[1:])
 	}
+	err = errors.Join(err, patchErr)
 	reg.initErr = err
 	close(reg.initDone)
 	reg.mu.Unlock()
+	if !strict {
+		for _, u := range unmatched {
+			slog.Warn("dflag: a startup term matches no flag: check it for a typo (DFLAG_STRICT=1 makes this an error)", "term", u.term, "source", u.source)
+		}
+	}
 	notify(evs...)
 	return err
+}
+
+// strictMode reads DFLAG_STRICT: "1" (or another true value of
+// strconv.ParseBool) makes Init refuse startup terms that match no flag.
+func strictMode() (bool, error) {
+	v := os.Getenv("DFLAG_STRICT")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("dflag: DFLAG_STRICT=%q: want 1 (refuse startup terms that match no flag) or 0", v)
+	}
+	return b, nil
+}
+
+// unmatchedLocked returns the startup terms that match no registered
+// flag; reg.mu must be held.
+func unmatchedLocked(parsed []term, terms, sources []string) []startupTerm {
+	var out []startupTerm
+	for i, t := range parsed {
+		if countLocked("", t.m) == 0 {
+			out = append(out, startupTerm{sources[i], terms[i]})
+		}
+	}
+	return out
+}
+
+// countLocked returns how many records of kind m matches; reg.mu must be
+// held.
+func countLocked(kind string, m *matcher) int {
+	n := 0
+	for _, f := range candidates(kind, m) {
+		if (kind == "" || f.kind == kind) && (m == nil || m.match(f.full)) {
+			n++
+		}
+	}
+	return n
 }
 
 // Initialized reports whether [Init] has run.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -242,15 +243,20 @@ func (t *Terms) String() string {
 	return strings.Join(*t, " ")
 }
 
-// Set parses and applies one command-line argument.
+// Set parses and applies one command-line argument. A term that matches no
+// flag is applied (as the C library would) and logged with [slog.Warn],
+// which by default writes to standard error.
 func (t *Terms) Set(s string) error {
 	ts, err := ParseTerms(s)
 	if err != nil {
 		return err
 	}
-	if err := Apply(ts...); err != nil {
-		return err
+	matched, err := ApplyMatched(ts...)
+	for i, n := range matched {
+		if n == 0 {
+			slog.Warn("dflag: a command-line term matches no flag: check it for a typo", "term", ts[i])
+		}
 	}
 	*t = append(*t, ts...)
-	return nil
+	return err
 }
