@@ -2,18 +2,23 @@
 // it keeps the most recent traces in memory, bounded, and serves them at
 // /debug/traces as server-rendered HTML pages (a triage list and one page
 // per trace, no script and no external asset), as plain text and as JSON.
-// [NewTracerProvider] builds an OpenTelemetry SDK tracer provider that
-// records into a [Store] and, when the standard OTEL_* environment
-// variables ask for it, also exports over OTLP, so that a program runs with
-// no external service and still reaches a collector, Jaeger or Tempo in
-// production.
+// A [Store] is a [go.opentelemetry.io/otel/sdk/trace.SpanExporter]:
+// register it with a synchronous span processor.
 //
 //	store := tracestore.New()
-//	tp, err := tracestore.NewTracerProvider(ctx, store)
-//	if err != nil { ... }
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(store))
 //	defer tp.Shutdown(context.Background())
 //	otel.SetTracerProvider(tp)
 //	mux.Handle("GET /debug/traces", store.Handler())
+//
+// To also export over OTLP when the standard OTEL_* environment variables
+// ask for it, so that a program runs with no external service and still
+// reaches a collector, Jaeger or Tempo in production, build the provider
+// with [bounded.dev/tracing/tracestore/otlpenv.NewTracerProvider] instead.
+// That package is where the OTLP exporters, gRPC and Prometheus come from;
+// this one's [NewTracerProvider] is deprecated in its favour.
+//
+//	tp, err := otlpenv.NewTracerProvider(ctx, store)
 //
 // # Bounds
 //
@@ -34,7 +39,7 @@
 // 4 KiB attributes (TestHandlerAtBounds): an HTML list of 50 traces is
 // about 73 KB and allocates about 1 MB; a trace at its 2 MiB bound is
 // about 1 MB of HTML or 2 MB of JSON; the JSON and text lists stop near
-// 4.3 MB; no response allocates more than 6 MB.
+// 4.3 MB; no response allocates more than about 5 MB.
 //
 // # Routes and query parameters
 //

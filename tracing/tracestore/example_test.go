@@ -18,12 +18,9 @@ import (
 func Example() {
 	ctx := context.Background()
 	store := tracestore.New()
-	// With OTEL_EXPORTER_OTLP_ENDPOINT set, spans would also go to a
-	// collector over OTLP.
-	tp, err := tracestore.NewTracerProvider(ctx, store)
-	if err != nil {
-		panic(err)
-	}
+	// otlpenv.NewTracerProvider(ctx, store) would also export over OTLP
+	// when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(store))
 	defer tp.Shutdown(ctx)
 
 	tracer := tp.Tracer("example")

@@ -15,6 +15,8 @@ import (
 // set (the exporter is then OTLP, over http/protobuf unless
 // OTEL_EXPORTER_OTLP_PROTOCOL or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL says
 // "grpc").
+//
+// Deprecated: use [bounded.dev/tracing/tracestore/otlpenv.Requested], which means the same.
 func OTLPRequested() bool {
 	switch os.Getenv("OTEL_TRACES_EXPORTER") {
 	case "none":
@@ -38,6 +40,12 @@ func OTLPRequested() bool {
 // Shut the provider down before the program exits so that the batches are
 // flushed. The store is nil-safe: with a nil store the provider only
 // exports, as configured by the environment.
+//
+// Deprecated: use [bounded.dev/tracing/tracestore/otlpenv.NewTracerProvider], which does the same. It is
+// the only part of tracestore that needs the contrib autoexport package,
+// and with it the OTLP exporters, gRPC and Prometheus; once no caller is
+// left it goes, and tracestore's build needs only the SDK. A program that
+// exports nothing needs neither: sdktrace.NewTracerProvider(sdktrace.WithSyncer(store)).
 func NewTracerProvider(ctx context.Context, store *Store, opts ...sdktrace.TracerProviderOption) (*sdktrace.TracerProvider, error) {
 	var base []sdktrace.TracerProviderOption
 	if store != nil {
