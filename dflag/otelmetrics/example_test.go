@@ -32,8 +32,9 @@ func Example() {
 	for _, m := range rm.ScopeMetrics[0].Metrics {
 		if s, ok := m.Data.(metricdata.Sum[int64]); ok {
 			for _, dp := range s.DataPoints {
-				op, _ := dp.Attributes.Value(otelmetrics.OpKey)
-				fmt.Println(m.Name, op.AsString(), dp.Value)
+				if op, ok := dp.Attributes.Value(otelmetrics.OpKey); ok {
+					fmt.Println(m.Name, op.AsString(), dp.Value)
+				}
 			}
 		}
 	}

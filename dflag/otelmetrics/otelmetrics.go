@@ -18,6 +18,21 @@
 //	dflag.patch.duration    histogram  seconds spent rewriting code per operation that patched
 //	dflag.flags             gauge      records, by dflag.kind and dflag.site (hook or call)
 //	dflag.flags.on          gauge      records that are on, by dflag.kind and dflag.site
+//
+// and the patch engine's own counts since the process started (all zero
+// where the engine cannot patch):
+//
+//	dflag.engine.batches       counter  rewrites of code that wrote at least one byte
+//	dflag.engine.code.written  counter  bytes stored into code (one per call site on amd64)
+//	dflag.engine.pages         counter  pages made writable, summed over rewrites
+//	dflag.engine.mprotects     counter  mprotect system calls (two per run of pages)
+//	dflag.engine.membarriers   counter  membarrier(SYNC_CORE) calls
+//	dflag.engine.index.size    gauge    bytes kept by the index of direct calls
+//
+// Exported to Prometheus (go.opentelemetry.io/otel/exporters/prometheus),
+// the names become dflag_operations_total, dflag_sites_patched_total,
+// dflag_patch_duration_seconds, dflag_engine_code_written_bytes_total and
+// so on.
 package otelmetrics
 
 import (
@@ -30,6 +45,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"bounded.dev/dflag"
+	"bounded.dev/internal/patch"
 )
 
 // ScopeName is the instrumentation scope (meter name) of the metrics.
@@ -90,9 +106,14 @@ func Start(opts ...Option) (stop func(), err error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, err
 	}
+	eng, err := newEngineInstruments(m)
+	if err != nil {
+		return nil, err
+	}
 	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		eng.observe(o)
 		return observe(o, flagsG, onG)
-	}, flagsG, onG)
+	}, append([]metric.Observable{flagsG, onG}, eng.all()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -172,3 +193,43 @@ func observe(o metric.Observer, flagsG, onG metric.Int64ObservableGauge) error {
 	}
 	return nil
 }
+
+// engineInstruments report internal/patch's counters.
+type engineInstruments struct {
+	batches, written, pages, mprotects, membarriers metric.Int64ObservableCounter
+	index                                           metric.Int64ObservableGauge
+}
+
+func newEngineInstruments(m metric.Meter) (*engineInstruments, error) {
+	var e engineInstruments
+	var errs [6]error
+	e.batches, errs[0] = m.Int64ObservableCounter("dflag.engine.batches", metric.WithUnit("{batch}"),
+		metric.WithDescription("Rewrites of code by the patch engine that wrote at least one byte."))
+	e.written, errs[1] = m.Int64ObservableCounter("dflag.engine.code.written", metric.WithUnit("By"),
+		metric.WithDescription("Bytes the patch engine stored into code."))
+	e.pages, errs[2] = m.Int64ObservableCounter("dflag.engine.pages", metric.WithUnit("{page}"),
+		metric.WithDescription("Code pages the patch engine made writable, summed over rewrites."))
+	e.mprotects, errs[3] = m.Int64ObservableCounter("dflag.engine.mprotects", metric.WithUnit("{call}"),
+		metric.WithDescription("mprotect system calls made by the patch engine."))
+	e.membarriers, errs[4] = m.Int64ObservableCounter("dflag.engine.membarriers", metric.WithUnit("{call}"),
+		metric.WithDescription("membarrier(SYNC_CORE) calls made by the patch engine."))
+	e.index, errs[5] = m.Int64ObservableGauge("dflag.engine.index.size", metric.WithUnit("By"),
+		metric.WithDescription("Memory kept by the patch engine's index of direct calls."))
+	return &e, errors.Join(errs[:]...)
+}
+
+func (e *engineInstruments) all() []metric.Observable {
+	return []metric.Observable{e.batches, e.written, e.pages, e.mprotects, e.membarriers, e.index}
+}
+
+func (e *engineInstruments) observe(o metric.Observer) {
+	st := patch.ReadStats()
+	o.ObserveInt64(e.batches, clamp(st.Batches))
+	o.ObserveInt64(e.written, clamp(st.Bytes))
+	o.ObserveInt64(e.pages, clamp(st.Pages))
+	o.ObserveInt64(e.mprotects, clamp(st.Mprotects))
+	o.ObserveInt64(e.membarriers, clamp(st.Membarriers))
+	o.ObserveInt64(e.index, clamp(st.IndexBytes))
+}
+
+func clamp(v uint64) int64 { return int64(min(v, 1<<63-1)) }

@@ -133,7 +133,8 @@ next:
 
 // TestMetrics scrapes /metrics of the real server after a traced request:
 // it parses, and it holds the dflag metrics (control operations, flips,
-// patched call sites where the engine patches, flags on by kind) and the
+// patched call sites and the engine's own counts where the engine
+// patches, flags on by kind) and the
 // resource as target_info.
 func TestMetrics(t *testing.T) {
 	srv := start(t)
@@ -163,6 +164,10 @@ func TestMetrics(t *testing.T) {
 		// The traced request switched the audit call sites on.
 		if sum(m["dflag_sites_patched_total"]) < 1 {
 			t.Errorf("dflag_sites_patched_total: %v", m["dflag_sites_patched_total"])
+		}
+		// The engine's own counts since the process started.
+		if sum(m["dflag_engine_code_written_bytes_total"]) < 1 || sum(m["dflag_engine_mprotects_total"]) < 2 {
+			t.Errorf("engine counts: written %v, mprotects %v", m["dflag_engine_code_written_bytes_total"], m["dflag_engine_mprotects_total"])
 		}
 		if sum(m["dflag_patch_duration_seconds"]) < 1 {
 			t.Errorf("dflag_patch_duration_seconds: %v", m["dflag_patch_duration_seconds"])
