@@ -1,19 +1,21 @@
 package fleet
 
 import (
-	"errors"
+	"bounded.dev/dflag"
 )
 
-// holder is what the bridge needs of an owned hold: the shape of
-// dflag.Hold (see dflag.NewHold).
+// holder is what the bridge needs of an owned hold: a *dflag.Hold.
 type holder interface {
 	Replace(terms ...string) error
 	Release() error
 }
 
 // newHold makes the hold for one key's owner name. It is a variable so
-// that the bridge's own tests can count what it does; everything else uses
-// the registry's owned holds.
+// that the bridge's tests can count what the bridge asks of its holds.
 var newHold = func(owner string) (holder, error) {
-	return nil, errors.New("fleet: owned holds are not available in this build of bounded.dev/dflag")
+	h, err := dflag.NewHold(owner)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }

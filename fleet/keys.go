@@ -34,7 +34,7 @@ func (e *ValueError) Error() string {
 	if len(v) > 80 {
 		v = v[:77] + "..."
 	}
-	return fmt.Sprintf("fleet: etcd key %s = %q refused: %s", e.Key, v, strings.TrimPrefix(e.Err.Error(), "dflag: "))
+	return fmt.Sprintf("fleet: etcd key %s = %q refused: %s", e.Key, v, strings.Replace(e.Err.Error(), "dflag: ", "", 1))
 }
 
 func (e *ValueError) Unwrap() error { return e.Err }
@@ -107,10 +107,16 @@ func (b *Bridge) put(k, value string, modRev int64) bool {
 		}
 	}
 	if err := h.Replace(terms...); err != nil {
-		if fresh {
-			h.Release()
+		var se *dflag.SwitchError
+		if !errors.As(err, &se) {
+			if fresh {
+				h.Release()
+			}
+			return b.refuse(k, value, modRev, err)
 		}
-		return b.refuse(k, value, modRev, err)
+		// The terms are in force; some call sites kept their instruction
+		// (and so run exactly when their flag says).
+		b.log.Warn("fleet: etcd key "+k+": "+err.Error(), "key", k)
 	}
 	b.mu.Lock()
 	b.keys[k] = &key{h: h, value: value, terms: terms, modRev: modRev}
