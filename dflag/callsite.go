@@ -103,10 +103,15 @@ func registerCalls(api string, mode Mode, kind, name string, fn any, doc []strin
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	sites, err := engine.Find(target)
-	if errors.Is(err, engine.ErrNoCallSites) {
-		return 0, fmt.Errorf("%s: no direct call to %s in the executable: the compiler probably inlined it; add //go:noinline to its declaration", what, fname)
-	}
-	if err != nil {
+	var refused *engine.RefusedError
+	switch {
+	case errors.Is(err, engine.ErrNoCallSites) && !errors.As(err, &refused):
+		sym := fname[strings.LastIndexByte(fname, '/')+1:]
+		sym = sym[strings.IndexByte(sym, '.')+1:]
+		return 0, fmt.Errorf("%s: no direct call to %s in the executable: the compiler probably inlined it (add //go:noinline to its declaration), or it is only called through a function value (go %s() or defer %s() without arguments, a func variable) or from assembly, which are not call sites and keep calling", what, fname, sym, sym)
+	case errors.As(err, &refused) && len(sites) > 0:
+		// Register the verified sites; report the refused calls after.
+	case err != nil:
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 
@@ -121,6 +126,11 @@ func registerCalls(api string, mode Mode, kind, name string, fn any, doc []strin
 	fs := make([]*Flag, len(sites))
 	for i, s := range sites {
 		file, line := sourceLine(s.Addr + 1) // +1: a PC inside the CALL
+		if s.Wrapper != "" {
+			// A compiler-generated wrapper has no line of its own: name
+			// the site after the function's declaration.
+			file, line = sourceLine(s.Target + 1)
+		}
 		f := newFlag(mode, kind, name, d, file, line, s.Addr)
 		f.on.Store(s.Call) // what the code does now
 		siteTarget[s.Addr] = target
@@ -134,6 +144,9 @@ func registerCalls(api string, mode Mode, kind, name string, fn any, doc []strin
 	notify(ev)
 	if err != nil {
 		return len(fs), fmt.Errorf("%s: registered %d call sites of %s but could not switch them all (those keep calling): %w", what, len(fs), fname, err)
+	}
+	if refused != nil {
+		return len(fs), fmt.Errorf("%s: registered %d call sites of %s; %w", what, len(fs), fname, refused)
 	}
 	return len(fs), nil
 }

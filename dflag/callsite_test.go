@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"bounded.dev/dflag"
 	"bounded.dev/internal/patch"
@@ -337,8 +339,8 @@ func TestCallSitesErrors(t *testing.T) {
 		{"method value", csRecv{}.Method, "a method value"},
 		{"generic", csGeneric[int], "generic instantiation"},
 		{"results", csResult, "without results"},
-		{"never called", csNeverCalled, "probably inlined it; add //go:noinline"},
-		{"inlined", csInlinable, "probably inlined it; add //go:noinline"},
+		{"never called", csNeverCalled, "probably inlined it (add //go:noinline"},
+		{"inlined", csInlinable, "probably inlined it (add //go:noinline"},
 		{"already registered", csPre, "already registered as cs_pre:pre@"},
 	} {
 		n, err := dflag.OptCalls("cs_err", c.what, c.fn)
@@ -473,9 +475,203 @@ func TestCallSitesTruthfulUnderFault(t *testing.T) {
 	if an != 1 || dn != 1 {
 		t.Fatalf("Activate matched %d, Deactivate %d; want 1 each", an, dn)
 	}
-	t.Logf("under the filter: Activate: %v; Deactivate: %v", aerr, derr)
+	// The registry reports the engine's error from control calls.
+	if !errors.Is(aerr, patch.ErrMprotect) || !errors.Is(derr, patch.ErrMprotect) {
+		t.Errorf("under the filter: Activate: %v; Deactivate: %v; want ErrMprotect", aerr, derr)
+	}
 	check("under the filter")
 	if err := dflag.PatchStatus(); !errors.Is(err, patch.ErrMprotect) {
 		t.Errorf("PatchStatus = %v, want ErrMprotect", err)
+	}
+}
+
+// The compiler's wrappers: go and defer statements with arguments, method
+// wrappers. Each target adds its own weight to wrapHits.
+var wrapHits atomic.Int64
+
+//go:noinline
+func csGoArg(n int64) { wrapHits.Add(n) }
+
+//go:noinline
+func csDeferArg(n int64) { wrapHits.Add(n) }
+
+//go:noinline
+func csGoNoArg() { wrapHits.Add(1) }
+
+//go:noinline
+func csDeferNoArg() { wrapHits.Add(1000) }
+
+//go:noinline
+func startGoArg() {
+	go csGoArg(1) // marker: go csGoArg
+}
+
+//go:noinline
+func startGoNoArg() { go csGoNoArg() }
+
+//go:noinline
+func runDeferArg() {
+	defer csDeferArg(10) // marker: defer csDeferArg
+}
+
+//go:noinline
+func runDeferNoArg(panics bool) {
+	defer csDeferNoArg()
+	if panics {
+		panic("runDeferNoArg")
+	}
+}
+
+// markerLine returns the line of this file that holds "marker: what".
+func markerLine(t *testing.T, what string) int {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Skipf("reading the test's source: %v", err)
+	}
+	for i, line := range strings.Split(string(src), "\n") {
+		if strings.HasSuffix(line, "// marker: "+what) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no marker %q", what)
+	return 0
+}
+
+// waitHits waits up to d for wrapHits to reach want.
+func waitHits(want int64, d time.Duration) int64 {
+	for deadline := time.Now().Add(d); wrapHits.Load() < want && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return wrapHits.Load()
+}
+
+// TestCallSitesGoDeferWithArguments: go f(x) and defer f(x) call f from a
+// wrapper the compiler generates; that call is the site, named after the
+// go or defer statement's line.
+func TestCallSitesGoDeferWithArguments(t *testing.T) {
+	for _, c := range []struct {
+		kind, marker string
+		fn           func(int64)
+		run          func()
+		weight       int64
+	}{
+		{"cs_go", "go csGoArg", csGoArg, startGoArg, 1},
+		{"cs_defer", "defer csDeferArg", csDeferArg, runDeferArg, 10},
+	} {
+		// Registered once, even with -count.
+		if n, err := dflag.OptCalls(c.kind, "x", c.fn); n != 1 || err != nil {
+			if err == nil || !strings.Contains(err.Error(), "already registered") {
+				t.Fatalf("%s: OptCalls = %d, %v", c.kind, n, err)
+			}
+		}
+		states := csList(t, c.kind+":")
+		if len(states) != 1 || states[0].Line != markerLine(t, c.marker) || states[0].File != "bounded.dev/dflag/callsite_test.go" {
+			t.Fatalf("%s: records %+v, want one at callsite_test.go:%d", c.kind, states, markerLine(t, c.marker))
+		}
+		// Registered after Init: off. The wrapper runs, the call does not.
+		before := wrapHits.Load()
+		c.run()
+		if got := waitHits(before+c.weight, 50*time.Millisecond); got != before {
+			t.Errorf("%s: the switched-off call ran", c.kind)
+		}
+		dflag.ActivateKind(c.kind, "")
+		c.run()
+		if got := waitHits(before+c.weight, 5*time.Second); got != before+c.weight {
+			t.Errorf("%s: the switched-on call did not run (%d)", c.kind, got-before)
+		}
+		dflag.DeactivateKind(c.kind, "")
+	}
+}
+
+// TestCallSitesGoWithoutArguments: go f() starts the goroutine at f
+// through its function value, with no call instruction: registration
+// fails and says so.
+func TestCallSitesGoWithoutArguments(t *testing.T) {
+	startGoNoArg()
+	n, err := dflag.OptCalls("cs_go0", "x", csGoNoArg)
+	if n != 0 || err == nil || !strings.Contains(err.Error(), "go csGoNoArg() or defer csGoNoArg() without arguments") {
+		t.Errorf("OptCalls = %d, %v; want the go-statement hint", n, err)
+	}
+}
+
+// TestCallSitesDeferWithoutArguments pins what an open-coded defer f()
+// does: the call at the function's exit is a site, switched like any
+// other, but when the function panics the runtime calls f through its
+// function value, which no patch reaches: the call runs even when off.
+//
+// Where the compiler does not open-code the defer (-race builds, a defer in
+// a loop, more than 8 defers), defer f() is like go f(): no site, and the
+// registration fails with the hint.
+func TestCallSitesDeferWithoutArguments(t *testing.T) {
+	if n, err := dflag.OptCalls("cs_defer0", "x", csDeferNoArg); n != 1 || err != nil {
+		switch {
+		case err != nil && strings.Contains(err.Error(), "defer csDeferNoArg() without arguments"):
+			t.Logf("not open-coded in this build: %v", err)
+			before := wrapHits.Load()
+			runDeferNoArg(false)
+			if wrapHits.Load() != before+1000 {
+				t.Error("the deferred call did not run")
+			}
+			return
+		case err == nil || !strings.Contains(err.Error(), "already registered"):
+			t.Fatalf("OptCalls = %d, %v", n, err)
+		}
+	}
+	t.Logf("the open-coded defer's site: %v", csList(t, "cs_defer0:")[0].Name)
+	before := wrapHits.Load()
+	runDeferNoArg(false)
+	if wrapHits.Load() != before {
+		t.Error("the switched-off deferred call ran on a normal return")
+	}
+	func() {
+		defer func() { recover() }()
+		runDeferNoArg(true)
+	}()
+	if wrapHits.Load() != before+1000 {
+		t.Errorf("on a panic the deferred call ran %d times, want 1 (the runtime calls it through its value)", (wrapHits.Load()-before)/1000)
+	}
+}
+
+type csValue struct{ n int64 }
+
+// Add is a value method: calls through a pointer or an interface reach it
+// through the compiler's wrapper (*csValue).Add.
+//
+//go:noinline
+func (v csValue) Add() { wrapHits.Add(v.n) } // marker: csValue.Add
+
+type csAdder interface{ Add() }
+
+var csIface csAdder = csValue{10000}
+
+//go:noinline
+func callViaIface() { csIface.Add() }
+
+// TestCallSitesMethodWrapper: a method expression's calls through an
+// interface go through the method wrapper, whose call is one site named
+// after the method's declaration.
+func TestCallSitesMethodWrapper(t *testing.T) {
+	callViaIface()
+	if n, err := dflag.DefaultCalls("cs_method", "add", csValue.Add); n != 1 || err != nil {
+		if err == nil || !strings.Contains(err.Error(), "already registered") {
+			t.Fatalf("DefaultCalls = %d, %v", n, err)
+		}
+	}
+	states := csList(t, "cs_method:")
+	if len(states) != 1 || states[0].Line != markerLine(t, "csValue.Add") {
+		t.Fatalf("records %+v, want one at the declaration, line %d", states, markerLine(t, "csValue.Add"))
+	}
+	before := wrapHits.Load()
+	dflag.DeactivateKind("cs_method", "")
+	callViaIface()
+	if wrapHits.Load() != before {
+		t.Error("the interface call ran while its wrapper's site was off")
+	}
+	dflag.ActivateKind("cs_method", "")
+	callViaIface()
+	if wrapHits.Load() != before+10000 {
+		t.Error("the interface call did not resume")
 	}
 }

@@ -66,3 +66,20 @@ func TestBuildModes(t *testing.T) {
 		})
 	}
 }
+
+// TestAssembly builds and runs testdata/asmprobe: a function called from
+// assembly has one site, in its ABI0 wrapper, reported with Wrapper and
+// its declaration's line; calls written in assembly (behind VZEROUPPER and
+// ENDBR64) are refused with the reason; a JMP is no call site.
+func TestAssembly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	bin := filepath.Join(t.TempDir(), "asmprobe")
+	goBuild(t, nil, "-o", bin, "bounded.dev/internal/patch/testdata/asmprobe")
+	out := run(t, bin)
+	if !strings.HasPrefix(out, "ok:") {
+		t.Errorf("asmprobe: %s", out)
+	}
+	t.Log(out)
+}
