@@ -76,3 +76,72 @@ func ExampleNew() {
 	// Output:
 	// traced: true
 }
+
+// A traced request calls another service through Transport: the callee,
+// which continues the trace of a sampled traceparent, joins the caller's
+// trace, and the caller's trace has a client span between the two.
+func ExampleTransport() {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+
+	pricing := httptest.NewServer(middleware.Tracing(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "traced: ", tracing.Opted(r.Context()))
+	}), middleware.WithTracerProvider(tp), middleware.WithSampledTraceparent()))
+	defer pricing.Close()
+
+	client := &http.Client{Transport: middleware.Transport(nil)}
+	items := httptest.NewServer(middleware.Tracing(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", pricing.URL+"/price", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(w, resp.Body)
+	}), middleware.WithTracerProvider(tp)))
+	defer items.Close()
+
+	resp, err := http.Get(items.URL + "/items/1?tracing=1")
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Printf("pricing says %s\n", body)
+	spans := exp.GetSpans()
+	for _, s := range spans {
+		fmt.Println(s.SpanKind, s.Name, s.SpanContext.TraceID() == spans[0].SpanContext.TraceID())
+	}
+	// Output:
+	// pricing says traced: true
+	// server GET true
+	// client GET true
+	// server GET true
+}
+
+// A request that asks to be traced and may not is served untraced, and
+// the response says why.
+func ExampleRefusedHeader() {
+	h := middleware.Tracing(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "traced: ", tracing.Opted(r.Context()))
+	}))
+	for _, c := range []struct{ remote, site string }{
+		{"127.0.0.1:5000", ""},           // a local client
+		{"203.0.113.7:5000", ""},         // a remote one
+		{"127.0.0.1:5000", "cross-site"}, // a page on another site, in the local browser
+	} {
+		r := httptest.NewRequest("GET", "http://127.0.0.1:8080/?tracing=1", nil)
+		r.RemoteAddr = c.remote
+		if c.site != "" {
+			r.Header.Set("Sec-Fetch-Site", c.site)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Printf("%s, refused: %q\n", w.Body, w.Header().Get(middleware.RefusedHeader))
+	}
+	// Output:
+	// traced: true, refused: ""
+	// traced: false, refused: "unauthorized"
+	// traced: false, refused: "cross-site"
+}
