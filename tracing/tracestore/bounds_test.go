@@ -17,9 +17,10 @@ import (
 
 // fillToBounds fills a store with default bounds until it holds the
 // default number of traces and close to the default number of bytes, with
-// attribute values of the longest length kept, and returns the id of a
-// trace at the per-trace bound.
-func fillToBounds(t *testing.T, s *tracestore.Store) string {
+// attribute values of the longest length kept, and returns the ids of two
+// traces at the per-trace bound: one of long values, one of many values
+// that escape to four times their size in HTML.
+func fillToBounds(t *testing.T, s *tracestore.Store) (bigID, escID string) {
 	t.Helper()
 	tp := newProvider(s)
 	tr := tp.Tracer("fill")
@@ -44,10 +45,18 @@ func fillToBounds(t *testing.T, s *tracestore.Store) string {
 		c.End()
 	}
 	big.End()
+	ctx, esc := tr.Start(context.Background(), "GET /escapes")
+	lt := strings.Repeat("<", 600)
+	for range tracestore.DefaultMaxSpansPerTrace - 1 {
+		_, c := tr.Start(ctx, "step", trace.WithAttributes(attribute.String("a", lt), attribute.String("b", lt),
+			attribute.String("c", lt), attribute.String("d", lt)))
+		c.End()
+	}
+	esc.End()
 	if s.Len() < tracestore.DefaultMaxTraces*9/10 || s.Bytes() < tracestore.DefaultMaxBytes*9/10 {
 		t.Fatalf("store not full: %d traces, %d bytes", s.Len(), s.Bytes())
 	}
-	return big.SpanContext().TraceID().String()
+	return big.SpanContext().TraceID().String(), esc.SpanContext().TraceID().String()
 }
 
 // TestHandlerAtBounds fills a store at its default bounds with long
@@ -60,7 +69,7 @@ func TestHandlerAtBounds(t *testing.T) {
 		t.Skip("fills 64 MB of traces")
 	}
 	s := tracestore.New()
-	bigID := fillToBounds(t, s)
+	bigID, escID := fillToBounds(t, s)
 	held := s.Bytes()
 	t.Logf("store: %d traces, %d bytes (bound %d)", s.Len(), held, tracestore.DefaultMaxBytes)
 	srv := httptest.NewServer(s.Handler())
@@ -74,6 +83,7 @@ func TestHandlerAtBounds(t *testing.T) {
 		{"html list, last page", "?offset=" + fmt.Sprint(s.Len()-3)},
 		{"html list, filtered", "?route=/items/{id}&min=1ns&status=2xx"},
 		{"html trace at its bound", "?trace=" + bigID},
+		{"html trace of escapes", "?trace=" + escID},
 		{"json list", "?format=json"},
 		{"json list, 200 a page", "?format=json&limit=200"},
 		{"json trace at its bound", "?format=json&trace=" + bigID},

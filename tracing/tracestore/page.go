@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"fmt"
+	"html"
 	"html/template"
 	"strings"
 	"time"
@@ -33,8 +34,16 @@ func sha256Base64(s string) string {
 }
 
 // valueClip is how many bytes of an attribute value the HTML trace page
-// shows; the JSON has the value as stored.
-const valueClip = 1024
+// shows; the JSON has the value as stored. Once a page has shown
+// pageValueBudget bytes of values, it shows at most budgetClip bytes of
+// each further one, so that a trace at its bound (2 MiB by default) of
+// values that escape to four times their size still makes a page of a few
+// MB.
+const (
+	valueClip       = 1024
+	pageValueBudget = 256 << 10
+	budgetClip      = 64
+)
 
 var funcs = template.FuncMap{
 	"dur":   fmtDur,
@@ -54,18 +63,30 @@ var (
 )
 
 // clipValue shortens a value for the HTML page, saying by how much.
-func clipValue(s string) string {
-	if len(s) <= valueClip {
+func clipValue(s string) string { return clipTo(s, valueClip) }
+
+func clipTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	return clip(s, valueClip) + fmt.Sprintf(" (%d bytes in all; the JSON has them)", len(s))
+	return clip(s, n) + fmt.Sprintf(" (%d bytes in all; the JSON has them)", len(s))
 }
 
-func valueString(v any) string {
-	if s, ok := v.(string); ok {
-		return clipValue(s)
+// budget is what is left of a page's pageValueBudget.
+type budget int
+
+func (b *budget) value(v any) template.HTML {
+	s, ok := v.(string)
+	if !ok {
+		s = fmt.Sprint(v)
 	}
-	return clipValue(fmt.Sprint(v))
+	n := valueClip
+	if *b <= 0 {
+		n = budgetClip
+	}
+	out := clipTo(s, n)
+	*b -= budget(min(len(s), n))
+	return template.HTML(html.EscapeString(out))
 }
 
 func statusClass(code int) string {
@@ -126,6 +147,10 @@ func newListView(q query, limit, held int, r searchResult) listView {
 		row.PathClip = row.Path
 		row.ShowPath = row.Path != "" && row.Path != row.Label
 		row.Title = strings.TrimSpace(row.Root + " " + row.Path)
+		row.Hops = nil
+		for _, h := range sum.Hops {
+			row.Hops = append(row.Hops, clip(h, 80))
+		}
 		v.Rows = append(v.Rows, row)
 	}
 	if len(r.rows) > 0 {
@@ -206,16 +231,26 @@ type traceView struct {
 	Rows  []spanRow
 }
 
+// spanRow holds what the page shows of a span in fields of its own:
+// html/template finds a promoted field by a reflective search that
+// allocates, for every use in every row.
 type spanRow struct {
-	*Span
-	Indent      int
-	Left, Width float64
-	Marks       []markView
-	Attrs       []kv
-	Events      []eventView
+	SpanID, ParentSpanID, Name, Kind, Scope, Status, StatusMessage string
+	RemoteParent                                                   bool
+	Duration                                                       time.Duration
+	Indent                                                         int
+	Left, Width                                                    float64
+	Marks                                                          []markView
+	Attrs                                                          []kv
+	Events                                                         []eventView
 }
 
-type kv struct{ K, V string }
+// kv is an attribute as shown: V is already escaped, in one pass
+// (html/template would convert and copy it several times).
+type kv struct {
+	K string
+	V template.HTML
+}
 
 type markView struct {
 	Left  float64
@@ -232,6 +267,7 @@ const maxIndent = 12
 
 func newTraceView(t *Trace) traceView {
 	v := traceView{Trace: t, Class: statusClass(t.StatusCode), Rows: make([]spanRow, len(t.Spans))}
+	values := budget(pageValueBudget)
 	for i := range t.Spans {
 		sp := &t.Spans[i]
 		left, width := offsets(t, sp.Start, sp.Duration)
@@ -239,22 +275,24 @@ func newTraceView(t *Trace) traceView {
 		if left+width > 100 {
 			left = 100 - width
 		}
-		row := spanRow{Span: sp, Indent: min(sp.Depth, maxIndent), Left: left, Width: width, Attrs: kvs(sp.Attributes)}
+		row := spanRow{SpanID: sp.SpanID, ParentSpanID: sp.ParentSpanID, Name: sp.Name, Kind: sp.Kind, Scope: sp.Scope,
+			Status: sp.Status, StatusMessage: sp.StatusMessage, RemoteParent: sp.RemoteParent, Duration: sp.Duration,
+			Indent: min(sp.Depth, maxIndent), Left: left, Width: width, Attrs: values.kvs(sp.Attributes)}
 		for _, ev := range sp.Events {
 			l, _ := offsets(t, ev.Time, 0)
 			at := fmtDur(ev.Time.Sub(t.Start))
 			row.Marks = append(row.Marks, markView{Left: min(l, 99.8), Title: ev.Name + " @" + at})
-			row.Events = append(row.Events, eventView{At: at, Name: clipValue(ev.Name), Attrs: kvs(ev.Attributes)})
+			row.Events = append(row.Events, eventView{At: at, Name: clipValue(ev.Name), Attrs: values.kvs(ev.Attributes)})
 		}
 		v.Rows[i] = row
 	}
 	return v
 }
 
-func kvs(m map[string]any) []kv {
+func (b *budget) kvs(m map[string]any) []kv {
 	out := make([]kv, 0, len(m))
 	for _, k := range sortedKeys(m) {
-		out = append(out, kv{K: k, V: valueString(m[k])})
+		out = append(out, kv{K: clip(k, 256), V: b.value(m[k])})
 	}
 	return out
 }

@@ -1,9 +1,9 @@
 package tracestore
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -72,8 +72,13 @@ func (s *Store) Search(f Filter, offset, limit int) (page []Summary, total int) 
 // matches.
 const maxPoints = 1000
 
-// maxRoutes bounds the routes the list page offers as a filter.
-const maxRoutes = 200
+// maxRoutes bounds the routes the list page offers as a filter, and
+// maxRouteLen the length of one (a longer one can still be typed in the
+// query).
+const (
+	maxRoutes   = 200
+	maxRouteLen = 256
+)
 
 type point struct {
 	id    string
@@ -105,7 +110,7 @@ func (s *Store) search(f Filter, offset, limit int, extras bool) searchResult {
 	for _, id := range s.order {
 		e := s.traces[id]
 		if routes != nil && len(e.spans) > 0 && len(routes) < maxRoutes {
-			if rt, _ := e.spans[e.root].Attributes["http.route"].(string); rt != "" {
+			if rt, _ := e.spans[e.root].Attributes["http.route"].(string); rt != "" && len(rt) <= maxRouteLen {
 				routes[rt] = struct{}{}
 			}
 		}
@@ -114,7 +119,7 @@ func (s *Store) search(f Filter, offset, limit int, extras bool) searchResult {
 		}
 	}
 	slices.SortStableFunc(matches, func(a, b match) int {
-		return cmp.Or(b.start.Compare(a.start), strings.Compare(a.e.id.String(), b.e.id.String()))
+		return cmp.Or(b.start.Compare(a.start), bytes.Compare(a.e.id[:], b.e.id[:]))
 	})
 	r := searchResult{total: len(matches)}
 	offset = min(max(offset, 0), len(matches))

@@ -425,14 +425,14 @@ func (e *entry) snapshot() Trace {
 func (s *Store) convert(sp sdktrace.ReadOnlySpan) Span {
 	out := Span{
 		SpanID:        sp.SpanContext().SpanID().String(),
-		Name:          sp.Name(),
+		Name:          s.truncate(sp.Name()),
 		Kind:          sp.SpanKind().String(),
 		Scope:         sp.InstrumentationScope().Name,
 		Start:         sp.StartTime(),
 		End:           sp.EndTime(),
 		Duration:      sp.EndTime().Sub(sp.StartTime()),
 		Status:        sp.Status().Code.String(),
-		StatusMessage: sp.Status().Description,
+		StatusMessage: s.truncate(sp.Status().Description),
 		Attributes:    s.attributes(sp.Attributes()),
 		Links:         len(sp.Links()),
 	}
@@ -441,7 +441,7 @@ func (s *Store) convert(sp sdktrace.ReadOnlySpan) Span {
 		out.RemoteParent = p.IsRemote()
 	}
 	for _, ev := range sp.Events() {
-		out.Events = append(out.Events, Event{Name: ev.Name, Time: ev.Time, Attributes: s.attributes(ev.Attributes)})
+		out.Events = append(out.Events, Event{Name: s.truncate(ev.Name), Time: ev.Time, Attributes: s.attributes(ev.Attributes)})
 	}
 	return out
 }
