@@ -2,6 +2,7 @@ package tracestore_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -107,6 +108,18 @@ func TestHandlerAtBounds(t *testing.T) {
 		t.Logf("%-26s body %8d bytes, allocated %9d bytes", c.name, n, alloc)
 		if n > maxBody || alloc > maxAlloc {
 			t.Errorf("%s: body %d bytes (bound %d), allocated %d bytes (bound %d)", c.name, n, maxBody, alloc, maxAlloc)
+		}
+		if c.query == "?format=json" {
+			// The budget cut the page short and says where it goes on.
+			var out struct {
+				Traces []tracestore.Trace
+				Next   string
+			}
+			resp, body := get(t, srv.URL+"/debug/traces"+c.query)
+			if err := json.Unmarshal([]byte(body), &out); err != nil || resp.StatusCode != 200 ||
+				len(out.Traces) >= tracestore.DefaultDumpSize || out.Next != fmt.Sprintf("?format=json&offset=%d", len(out.Traces)) {
+				t.Errorf("json list: %v, %d traces, next %q", err, len(out.Traces), out.Next)
+			}
 		}
 		if n < 1000 {
 			t.Errorf("%s: body of %d bytes: nothing served", c.name, n)

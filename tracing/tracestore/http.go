@@ -245,7 +245,7 @@ func (h *handler) serveList(w http.ResponseWriter, q query) {
 		next = q.offset + len(rows)
 	}
 	if next >= 0 {
-		fmt.Fprintf(cw, "(%d of %d traces shown; next page: %s)\n", next, total, q.encode("text", next))
+		fmt.Fprintf(cw, "(traces %d to %d of %d; next page: %s)\n", q.offset+1, next, total, q.encode("text", next))
 	}
 }
 

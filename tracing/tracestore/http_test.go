@@ -318,6 +318,69 @@ func TestWriteTextTimes(t *testing.T) {
 	}
 }
 
+// TestHandlerPaging follows the list's page links in every format.
+func TestHandlerPaging(t *testing.T) {
+	s := tracestore.New()
+	tp := newProvider(s)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range 120 {
+		recordHTTP(tp, t0.Add(time.Duration(i)*time.Second), "GET", "/items/{id}", fmt.Sprintf("/items/%d", i), 200, time.Millisecond, fmt.Sprint(i), false)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	base := srv.URL + "/debug/traces"
+
+	// HTML: 50, 50 and 20 rows; the older link of the last page is gone.
+	link, pages := "?route=%2Fitems%2F%7Bid%7D", []int{}
+	seen := map[string]bool{}
+	for link != "" {
+		_, body := get(t, base+link)
+		rows := regexp.MustCompile(`data-trace="([0-9a-f]{32})"`).FindAllStringSubmatch(body, -1)
+		for _, r := range rows {
+			if seen[r[1]] {
+				t.Fatalf("trace %s on two pages", r[1])
+			}
+			seen[r[1]] = true
+		}
+		pages = append(pages, len(rows))
+		link = ""
+		if m := regexp.MustCompile(`id="older" href="([^"]*)"`).FindStringSubmatch(body); m != nil {
+			link = html.UnescapeString(m[1])
+			if !strings.Contains(link, "route=") {
+				t.Fatalf("older link %q drops the filter", link)
+			}
+		}
+	}
+	if fmt.Sprint(pages) != "[50 50 20]" || len(seen) != 120 {
+		t.Fatalf("pages %v, %d traces", pages, len(seen))
+	}
+
+	// JSON: next until there is none.
+	link, pages = "?format=json&limit=50", nil
+	for link != "" {
+		_, body := get(t, base+link)
+		var out struct {
+			Traces        []tracestore.Trace
+			Total, Offset int
+			Next          string
+		}
+		if err := json.Unmarshal([]byte(body), &out); err != nil || out.Total != 120 {
+			t.Fatalf("%v %d %.200s", err, out.Total, body)
+		}
+		pages = append(pages, len(out.Traces))
+		link = out.Next
+	}
+	if fmt.Sprint(pages) != "[50 50 20]" {
+		t.Fatalf("json pages %v", pages)
+	}
+
+	// Text: says where the next page is.
+	_, body := get(t, base+"?format=text&limit=100")
+	if strings.Count(body, "\ntrace ")+1 != 100 || !strings.HasSuffix(body, "(traces 1 to 100 of 120; next page: ?format=text&limit=100&offset=100)\n") {
+		t.Fatalf("text page ends %q", body[max(0, len(body)-200):])
+	}
+}
+
 // FuzzHandler sends arbitrary query strings to the handler: it answers
 // 200, 400 or 404, never panics, and changes nothing in the store.
 func FuzzHandler(f *testing.F) {
