@@ -121,8 +121,14 @@ func TestStoreConcurrent(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 20 {
-				record(t, tp, "r")
+				id := record(t, tp, "r")
 				s.Traces()
+				if rows, total := s.Search(tracestore.Filter{Status: "error"}, 0, 5); len(rows) == 0 || total == 0 || rows[0].Errors == 0 {
+					t.Errorf("Search while recording: %d rows of %d", len(rows), total)
+				}
+				if tr, ok := s.Trace(id.String()); !ok || len(tr.Spans) != 4 {
+					t.Errorf("Trace while recording: %v %d", ok, len(tr.Spans))
+				}
 			}
 		})
 	}
