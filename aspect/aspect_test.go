@@ -2,7 +2,7 @@ package aspect_test
 
 import (
 	"fmt"
-	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,25 +11,24 @@ import (
 
 	"bounded.dev/aspect"
 	"bounded.dev/dflag"
+	"bounded.dev/dflag/dflagtest"
 )
 
-func TestMain(m *testing.M) {
-	os.Unsetenv("DFLAG")
-	os.Unsetenv("DFLAG_FILE")
-	if err := dflag.Init(); err != nil {
-		fmt.Fprintln(os.Stderr, "Init:", err)
-		os.Exit(2)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { dflagtest.Main(m) }
 
 var (
-	named     = aspect.New("aspect_named")
-	namedFlag = named.Opt("x", "named after this line") // line 28
+	named                = aspect.New("aspect_named")
+	namedFlag, namedLine = named.Opt("x", "named after this line"), thisLine()
 )
 
+// thisLine returns the line that calls it.
+func thisLine() int {
+	_, _, line, _ := runtime.Caller(1)
+	return line
+}
+
 func TestOptIsNamedAfterTheCaller(t *testing.T) {
-	want := "aspect_named:x@bounded.dev/aspect/aspect_test.go:28"
+	want := fmt.Sprintf("aspect_named:x@bounded.dev/aspect/aspect_test.go:%d", namedLine)
 	if namedFlag.Name() != want {
 		t.Fatalf("name %q, want %q", namedFlag.Name(), want)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"bounded.dev/dflag"
+	"bounded.dev/dflag/dflagtest"
 )
 
 // Declared before Init; TestMain records their values before calling Init.
@@ -118,9 +119,16 @@ func TestDeclarePanicsOnInvalidKindOrName(t *testing.T) {
 	}
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	anchOnX     = dflag.Feature("anch", "x")
+	anchTestOnX = dflag.Feature("test_anch", "anch:x")
+)
+
 func TestPatternsAreAnchoredAtTheStart(t *testing.T) {
-	onX := dflag.Feature("anch", "x")
-	testOnX := dflag.Feature("test_anch", "anch:x")
+	dflagtest.Reset(t)
+	onX := anchOnX
+	testOnX := anchTestOnX
 	mustMatch(t, 1)(dflag.Activate("anch:x"))
 	if !onX.On() || testOnX.On() {
 		t.Fatalf("Activate(anch:x): anch:x on=%v, test_anch:anch:x on=%v", onX.On(), testOnX.On())
@@ -142,8 +150,14 @@ func TestPatternsAreAnchoredAtTheStart(t *testing.T) {
 	mustMatch(t, 2)(dflag.Deactivate(".*anch:x"))
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	countF = dflag.Feature("count", "x")
+)
+
 func TestActivationsAreCountedAndSaturate(t *testing.T) {
-	f := dflag.Feature("count", "x")
+	dflagtest.Reset(t)
+	f := countF
 	mustMatch(t, 1)(dflag.Deactivate("count:x"))
 	if s := state(t, f); s.Activation != 0 || f.On() {
 		t.Fatalf("deactivation below zero: %+v", s)
@@ -165,9 +179,16 @@ func TestActivationsAreCountedAndSaturate(t *testing.T) {
 	}
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	unhookF = dflag.Feature("unhook", "x")
+	unhookD = dflag.Default("unhook", "y")
+)
+
 func TestUnhookBlocksActivation(t *testing.T) {
-	f := dflag.Feature("unhook", "x")
-	d := dflag.Default("unhook", "y")
+	dflagtest.Reset(t)
+	f := unhookF
+	d := unhookD
 	mustMatch(t, 2)(dflag.Unhook("unhook:"))
 	mustMatch(t, 2)(dflag.Activate("unhook:")) // matched, silently ignored
 	if f.On() || state(t, f).Activation != 0 {
@@ -234,10 +255,18 @@ func TestInvalidPatternChangesNothing(t *testing.T) {
 	}
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	kindsA1 = dflag.Opt("kinda", "one")
+	kindsA2 = dflag.Opt("kinda", "two")
+	kindsB  = dflag.Opt("kindab", "one") // same prefix, other kind
+)
+
 func TestKindOperationsTouchOnlyTheirKind(t *testing.T) {
-	a1 := dflag.Opt("kinda", "one")
-	a2 := dflag.Opt("kinda", "two")
-	b := dflag.Opt("kindab", "one") // same prefix, other kind
+	dflagtest.Reset(t)
+	a1 := kindsA1
+	a2 := kindsA2
+	b := kindsB
 	mustMatch(t, 2)(dflag.ActivateKind("kinda", ""))
 	if !a1.On() || !a2.On() || b.On() {
 		t.Fatal("ActivateKind(kinda) must switch on exactly kinda's flags")
@@ -256,9 +285,16 @@ func TestKindOperationsTouchOnlyTheirKind(t *testing.T) {
 	}
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	heldEarly    = dflag.Opt("held", "early")
+	heldUnhooked = dflag.Opt("held", "unhooked")
+)
+
 func TestHoldKindAppliesToLaterFlags(t *testing.T) {
-	early := dflag.Opt("held", "early")
-	unhooked := dflag.Opt("held", "unhooked")
+	dflagtest.Reset(t)
+	early := heldEarly
+	unhooked := heldUnhooked
 	dflag.Unhook("held:unhooked")
 	release, err := dflag.HoldKind("held")
 	if err != nil {
@@ -281,9 +317,16 @@ func TestHoldKindAppliesToLaterFlags(t *testing.T) {
 	}
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	applyF = dflag.Feature("apply", "x")
+	applyG = dflag.Feature("apply", "y")
+)
+
 func TestApplyIsAllOrNothing(t *testing.T) {
-	f := dflag.Feature("apply", "x")
-	g := dflag.Feature("apply", "y")
+	dflagtest.Reset(t)
+	f := applyF
+	g := applyG
 	before := snapshot(t)
 	for _, terms := range [][]string{
 		{"+apply:x", "+("}, {"+apply:x", "*apply:y"}, {"+apply:x", ""}, {"-apply:x", "?["},
@@ -336,8 +379,14 @@ func TestParseTerms(t *testing.T) {
 	}
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	cmdlineF = dflag.Feature("cmdline", "x")
+)
+
 func TestTermsFlagValue(t *testing.T) {
-	f := dflag.Feature("cmdline", "x")
+	dflagtest.Reset(t)
+	f := cmdlineF
 	fs := flag.NewFlagSet("prog", flag.ContinueOnError)
 	fs.SetOutput(new(strings.Builder))
 	var terms dflag.Terms
@@ -419,13 +468,22 @@ func TestInitChild(t *testing.T) {
 	t.Logf("child owners: opt=%s default=%s", owners(ctorOpt), owners(ctorDefault))
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	listingA = dflag.Feature("listing", "same")
+	listingB = dflag.Feature("listing", "same", "short doc")
+	listingC = dflag.Feature("listing", "same", "a longer doc")
+	listingD = dflag.Feature("listing", "other")
+)
+
 func TestListOrderAndFormat(t *testing.T) {
+	dflagtest.Reset(t)
 	// Same kind, name and file: records with a docstring first, longer
 	// docstrings first, then by line.
-	a := dflag.Feature("listing", "same")
-	b := dflag.Feature("listing", "same", "short doc")
-	c := dflag.Feature("listing", "same", "a longer doc")
-	d := dflag.Feature("listing", "other")
+	a := listingA
+	b := listingB
+	c := listingC
+	d := listingD
 	dflag.Activate("listing:other")
 	dflag.Activate("listing:other")
 	dflag.Unhook("listing:other")
@@ -450,15 +508,20 @@ func TestListOrderAndFormat(t *testing.T) {
 	}
 }
 
-func TestLinesCompareAsNumbers(t *testing.T) {
-	// Names that differ only in the line number sort numerically; the
-	// helper declares on a line with fewer digits than this test's lines
-	// only if the file is short, so compare two lines of this file.
+// linesFlags are three records, two with the same full name (declared in a
+// loop on one line), declared once so that the test can run again.
+var linesFlags = func() []*dflag.Flag {
 	var fs []*dflag.Flag
 	for range 2 {
 		fs = append(fs, dflag.Feature("lines", "x"))
 	}
-	fs = append(fs, dflag.Feature("lines", "x"))
+	return append(fs, dflag.Feature("lines", "x"))
+}()
+
+func TestLinesCompareAsNumbers(t *testing.T) {
+	// Names that differ only in the line number sort numerically; the
+	// helper declares on a line with fewer digits than this test's lines
+	// only if the file is short, so compare two lines of this file.
 	states, _ := dflag.List("lines:")
 	if len(states) != 3 || states[0].Line > states[2].Line || states[1].Line > states[2].Line {
 		t.Fatalf("not sorted by line: %+v", states)
@@ -524,9 +587,14 @@ func TestConcurrentOnAndControl(t *testing.T) {
 	}
 }
 
+// Declared once, so that the test can run again (go test -count=2).
+var (
+	_ = dflag.Feature("watch", "x")
+	_ = dflag.Feature("watch", "y")
+)
+
 func TestWatchReportsChanges(t *testing.T) {
-	dflag.Feature("watch", "x")
-	dflag.Feature("watch", "y")
+	dflagtest.Reset(t)
 	var got []dflag.Event
 	var mu sync.Mutex
 	stop := dflag.Watch(func(ev dflag.Event) {

@@ -22,6 +22,7 @@ const (
 	OpRegister   Op = "register" // call sites registered: Pattern holds their name
 	OpHold       Op = "hold"     // a Hold's terms replaced: Owner names it, Pattern holds the terms
 	OpRelease    Op = "release"  // a Hold released
+	OpReset      Op = "reset"    // counts reset by ResetCounts (tests)
 )
 
 // Event describes one completed control operation, for audit logs and
