@@ -51,6 +51,8 @@ type config struct {
 	maxTerms  int
 	maxBody   int64
 	history   int
+	counts    bool
+	operator  func(*http.Request) string
 	now       func() time.Time // for tests
 }
 
@@ -159,6 +161,28 @@ func WithMaxTerms(n int) Option {
 	return func(c *config) { c.maxTerms = max(n, 1) }
 }
 
+// WithCounts makes the console's changes use the C library's counts
+// (dflag.Activate, Deactivate, Unhook, Rehook) instead of the operator's
+// hold: an activate adds one to the activation count, and nothing records
+// who made it.
+func WithCounts() Option {
+	return func(c *config) { c.counts = true }
+}
+
+// WithOperator names the operator of a request, for the hold that keeps
+// their changes ("console:" + name) and for the history; for example the
+// user an authenticating proxy or the program's WithAuthorize function
+// identified. The default is "bearer" for a request that sent a bearer
+// token and the client's IP address otherwise.
+func WithOperator(name func(*http.Request) string) Option {
+	return func(c *config) {
+		if name == nil {
+			c.fail(errors.New("WithOperator: nil function"))
+		}
+		c.operator = name
+	}
+}
+
 // WithHistory sets how many recent changes GET {prefix}/history keeps
 // (default [DefaultHistory]); 0 keeps none.
 func WithHistory(n int) Option {
@@ -193,6 +217,7 @@ func Handler(opts ...Option) http.Handler {
 		maxTerms:  DefaultMaxTerms,
 		maxBody:   DefaultMaxBodyBytes,
 		history:   DefaultHistory,
+		operator:  defaultOperator,
 		now:       time.Now,
 	}}
 	for _, o := range opts {

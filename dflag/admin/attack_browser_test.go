@@ -67,6 +67,7 @@ func (rec *recorder) waitSeen(ctx context.Context, t *testing.T, n int) []string
 // self-submitting form all reach the console, which refuses each with 403
 // and changes nothing.
 func TestCrossSiteAttacksInChromium(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	needChromium(t)
 	rec := &recorder{next: admin.Handler(quiet)}
 	console := httptest.NewServer(rec)
@@ -131,6 +132,7 @@ document.getElementById("f").submit();
 // as 127.0.0.1 (the control) does switch the flag, so it is the Host check
 // that stops the attack.
 func TestDNSRebindingInChromium(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	needChromium(t)
 	mux := http.NewServeMux()
 	mux.Handle("/debug/dflag/", admin.Handler(quiet, admin.WithPrefix("/debug/dflag/")))
@@ -181,6 +183,7 @@ func TestDNSRebindingInChromium(t *testing.T) {
 // not valid percent-encoding: the page shows the error and still lists
 // the flags instead of staying blank.
 func TestMalformedHashInChromium(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	needChromium(t)
 	srv := httptest.NewServer(admin.Handler(quiet))
 	defer srv.Close()

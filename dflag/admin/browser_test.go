@@ -37,6 +37,7 @@ var (
 // Chromium with the DevTools protocol over --remote-debugging-pipe, so it
 // needs no package beyond the standard library.
 func TestConsoleInChromium(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	needChromium(t)
 	mux := http.NewServeMux()
 	var logs strings.Builder
@@ -83,11 +84,12 @@ func TestConsoleInChromium(t *testing.T) {
 			"type": typ, "x": pt.X, "y": pt.Y, "button": "left", "clickCount": 1,
 		}, nil)
 	}
-	b.waitFor(`document.querySelector('#flags tr[data-name^="admin_browser:button@"] td.act').textContent === "1" &&
+	b.waitFor(`document.querySelector('#flags tr[data-name^="admin_browser:button@"] td.owners').textContent.startsWith("console:127.0.0.1") &&
+		document.querySelector('#flags tr[data-name^="admin_browser:button@"] td.state').textContent === "on" &&
 		document.querySelector("#count").textContent === "2 flags, 1 on, 0 call sites." &&
 		document.querySelector("#status").textContent.endsWith(": 1 matched")`)
 
-	if !browserButton.On() || browserButton.State().Activation != 1 || browserOther.On() {
+	if st := browserButton.State(); !st.On || len(st.Owners) != 1 || st.Owners[0].Name != "console:127.0.0.1" || browserOther.On() {
 		t.Errorf("after the click: %v, %v", browserButton.State(), browserOther.State())
 	}
 	if msg := b.eval(`document.querySelector("#error").textContent`); msg != "" {
@@ -98,7 +100,13 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("change not logged: %s", logs.String())
 	}
 	logMu.Unlock()
-	dflag.Deactivate("admin_browser:")
+	// The page's release button gives the change back.
+	b.click("#release")
+	b.waitFor(`document.querySelector("#count").textContent === "2 flags, 0 on, 0 call sites." &&
+		document.querySelector("#status").textContent === "release (every flag): 1 matched"`)
+	if browserButton.On() {
+		t.Errorf("after release: %v", browserButton.State())
+	}
 
 	// With a bearer token, the page loads, asks for the token and then
 	// lists the flags.

@@ -22,6 +22,8 @@ type Result struct {
 // Response is the JSON answer to a successful POST {prefix}/flags.
 type Response struct {
 	DryRun   bool     `json:"dry_run,omitempty"`  // nothing was applied: Matched counts what would match
+	Owner    string   `json:"owner,omitempty"`    // the operator's hold, "console:<who>" (unless WithCounts)
+	Held     []string `json:"held,omitempty"`     // the terms the operator's hold keeps after this change
 	Matched  int      `json:"matched"`            // flags matched, summed over Results
 	Results  []Result `json:"results"`            // one per operation, in order
 	Warnings []string `json:"warnings,omitempty"` // one per operation that matched no flag
@@ -73,18 +75,27 @@ func (h *handler) change(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusTooManyRequests, fmt.Sprintf("too many changes: rate limit exceeded (this request applies %d terms)", len(steps)))
 		return
 	}
-	resp := Response{Results: make([]Result, 0, len(steps))}
-	for _, s := range steps {
-		// Every pattern was validated: the control functions cannot fail.
-		n, err := ops[s.op](s.pattern)
-		if err != nil {
-			h.refuse(w, r, http.StatusInternalServerError, err.Error())
+	var resp Response
+	if h.counts {
+		resp.Results = make([]Result, 0, len(steps))
+		for _, s := range steps {
+			// Every pattern was validated: the control functions cannot fail.
+			n, err := ops[s.op](s.pattern)
+			if err != nil {
+				h.refuse(w, r, http.StatusInternalServerError, err.Error())
+				return
+			}
+			resp.add(s, n)
+		}
+	} else {
+		var code int
+		if resp, code, err = h.applyHeld(h.owner(r), steps); err != nil {
+			h.refuse(w, r, code, err.Error())
 			return
 		}
-		resp.add(s, n)
 	}
 	h.logChange(r, resp)
-	h.hist.add(Change{Time: h.now(), Who: who(r), Results: resp.Results, Matched: resp.Matched, Warnings: resp.Warnings})
+	h.hist.add(Change{Time: h.now(), Who: h.who(r), Results: resp.Results, Matched: resp.Matched, Warnings: resp.Warnings})
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -96,7 +107,9 @@ func (resp *Response) add(s step, n int) {
 	}
 	resp.Matched += n
 	resp.Results = append(resp.Results, Result{Op: string(s.op), Pattern: pattern, Matched: n})
-	if n == 0 {
+	if n == 0 && s.op == OpRelease {
+		resp.Warnings = append(resp.Warnings, "release: the operator's hold held no flag")
+	} else if n == 0 {
 		resp.Warnings = append(resp.Warnings, fmt.Sprintf("%s %q matched no flag", s.op, pattern))
 	}
 }
@@ -109,6 +122,10 @@ func (h *handler) dryRun(w http.ResponseWriter, r *http.Request, steps []step) {
 	}
 	resp := Response{DryRun: true, Results: make([]Result, 0, len(steps))}
 	for _, s := range steps {
+		if s.op == OpRelease {
+			resp.add(s, heldFlags(heldTerms(h.owner(r))))
+			continue
+		}
 		states, err := dflag.List(s.pattern)
 		if err != nil {
 			h.refuse(w, r, http.StatusBadRequest, err.Error())
@@ -130,24 +147,32 @@ func (h *handler) logChange(r *http.Request, resp Response) {
 			terms.WriteString("...")
 			break
 		}
-		fmt.Fprintf(&terms, "%c%s=%d", opChar(dflag.Op(res.Op)), res.Pattern, res.Matched)
+		if res.Op == OpRelease {
+			fmt.Fprintf(&terms, "release=%d", res.Matched)
+		} else {
+			fmt.Fprintf(&terms, "%c%s=%d", opChar(dflag.Op(res.Op)), res.Pattern, res.Matched)
+		}
 	}
 	level := slog.LevelInfo
 	if len(resp.Warnings) > 0 {
 		level = slog.LevelWarn
 	}
-	h.logger.LogAttrs(r.Context(), level, "dflag admin: change",
-		slog.String("remote", r.RemoteAddr), slog.Int("terms", len(resp.Results)),
+	attrs := []slog.Attr{slog.String("remote", r.RemoteAddr)}
+	if resp.Owner != "" {
+		attrs = append(attrs, slog.String("owner", resp.Owner))
+	}
+	h.logger.LogAttrs(r.Context(), level, "dflag admin: change", append(attrs, slog.Int("terms", len(resp.Results)),
 		slog.Int("matched", resp.Matched), slog.String("applied", terms.String()),
-		slog.Int("unmatched", len(resp.Warnings)))
+		slog.Int("unmatched", len(resp.Warnings)))...)
 }
 
-// who names the client of a change for the history.
-func who(r *http.Request) string {
-	if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
-		return r.RemoteAddr + " (bearer)"
+// who names the client of a change for the history: its hold's owner
+// and its address.
+func (h *handler) who(r *http.Request) string {
+	if h.counts {
+		return r.RemoteAddr
 	}
-	return r.RemoteAddr
+	return h.owner(r) + " (" + r.RemoteAddr + ")"
 }
 
 func opChar(op dflag.Op) byte {
@@ -231,12 +256,18 @@ func (h *handler) parseForm(r *http.Request) ([]step, int, error) {
 		return steps, 0, nil
 	case !hasOp:
 		return nil, http.StatusBadRequest, errors.New("missing field op (activate, deactivate, unhook or rehook) or spec")
-	case !hasPattern && !hasName:
+	case !hasPattern && !hasName && f.Get("op") != OpRelease:
 		return nil, http.StatusBadRequest, errors.New(`missing field pattern (use "pattern=" to select every flag)`)
 	}
 	op := dflag.Op(f.Get("op"))
+	if op == OpRelease && !h.counts {
+		if hasName || hasPattern {
+			return nil, http.StatusBadRequest, errors.New("op=release takes no pattern or name: it releases the whole of the operator's hold")
+		}
+		return []step{{op: OpRelease}}, 0, nil
+	}
 	if ops[op] == nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("unknown op %q (want activate, deactivate, unhook or rehook)", op)
+		return nil, http.StatusBadRequest, fmt.Errorf("unknown op %q (want activate, deactivate, unhook, rehook or release)", op)
 	}
 	if hasName {
 		if name[0] == "" || strings.ContainsAny(name[0], "\x00\n") {

@@ -13,7 +13,8 @@
 //	POST /flags           op=activate|deactivate|unhook|rehook and one of
 //	                      pattern=re           every flag the pattern matches
 //	                      name=kind:name@file:line   exactly that record (404 if none)
-//	                      or spec=terms (as in DFLAG: "+re -re !re ?re");
+//	                      or spec=terms (as in DFLAG: "+re -re !re ?re"),
+//	                      or op=release: give back the operator's changes;
 //	                      dry_run=1 counts what would match and changes nothing;
 //	                      the answer is a JSON [Response]
 //
@@ -21,8 +22,11 @@
 //
 //	[Flag]      {"name":"kind:name@file:line","kind":"...","flag":"...","doc":"...",
 //	             "file":"import/path/file.go","line":12,"mode":"feature|default|opt",
-//	             "on":true,"activation":1,"unhook":0,"site":"hook|call","addr":"0x..."}
-//	[Response]  {"dry_run":true,"matched":3,"results":[{"op":"activate","pattern":"re","matched":3}],
+//	             "on":true,"activation":1,"unhook":0,"site":"hook|call","addr":"0x...",
+//	             "owners":[{"name":"console:127.0.0.1","terms":["+kind:"]},
+//	                       {"name":"env:DFLAG","terms":["-kind:name"],"once":true}]}
+//	[Response]  {"dry_run":true,"owner":"console:127.0.0.1","held":["+re"],"matched":3,
+//	             "results":[{"op":"activate","pattern":"re","matched":3}],
 //	             "warnings":["deactivate \"breakr:\" matched no flag"]}
 //	[Change]    {"time":"2026-12-01T09:00:00Z","who":"127.0.0.1:51000","results":[...],
 //	             "matched":3,"warnings":[...]}
@@ -39,6 +43,24 @@
 // as a notice. The page runs under a strict Content-Security-Policy (its
 // own inline script and style only, by hash) and cannot be framed.
 //
+// # Who holds what
+//
+// Each operator's changes are kept in a hold of their own (dflag.NewHold),
+// owned by "console:<who>" (the client's IP address, "bearer" for a client
+// that sent a bearer token, or what [WithOperator] says), shared by every
+// console in the process. The listing shows each flag's owners with their
+// terms, next to the others (kind:request_tracing for traced requests and
+// phases, env:DFLAG for start-up terms, remote keys). In the operator's
+// hold, activate adds "+re" unless it undoes the operator's own "-re",
+// deactivate adds "-re" (which forces the flag off, beating every
+// activation: that is how a Default circuit breaker is tripped) unless it
+// undoes the operator's own "+re", unhook adds "!re", and rehook removes the
+// operator's own "!re" or, if there is none, rehooks the C library's counts
+// (an unhook from DFLAG, say). op=release gives back exactly what the hold
+// changed. A hold keeps at most [MaxHoldTerms] terms. [WithCounts] uses the
+// C library's counts instead (dflag.Activate and the rest), as before
+// holds existed.
+//
 // A GET never changes state. A malformed request (invalid pattern, unknown
 // op, malformed term, body over the limit) is refused with a message and
 // changes nothing; a spec is validated whole before any of its terms is
@@ -54,8 +76,11 @@
 //	     (with WWW-Authenticate: Bearer)
 //	403  not a local client (not loopback, a Host that is not loopback or
 //	     localhost, a proxy header), or a cross-site request
-//	404  no such path; 405 wrong method (with Allow)
-//	413  body over [WithMaxBodyBytes], or a spec of more than [WithMaxTerms] terms
+//	404  no such path, or name= names no record; 405 wrong method (with Allow)
+//	409  the operator's hold cannot be made (its owner name is taken by
+//	     another hold of the program's)
+//	413  body over [WithMaxBodyBytes], a spec of more than [WithMaxTerms] terms,
+//	     or an operator's hold over [MaxHoldTerms] terms
 //	415  a POST body that is not application/x-www-form-urlencoded
 //	429  over a rate limit (with Retry-After): changes are charged per term,
 //	     listings per request

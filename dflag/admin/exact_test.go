@@ -17,6 +17,7 @@ var (
 // TestExactRecord switches exactly one record by its full name, where the
 // pattern admin_exact:recs would also match admin_exact:recs_v2.
 func TestExactRecord(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	h := admin.Handler(quiet)
 	resp := post(t, h, form("op", "activate", "name", exactRecs.Name()))
 	if resp.Matched != 1 || resp.Results[0].Pattern != exactRecs.Name() || !exactRecs.On() || exactRecsV2.On() {
@@ -48,6 +49,7 @@ func TestExactRecord(t *testing.T) {
 // TestDryRun counts what a change would match and changes nothing, not
 // even the history.
 func TestDryRun(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	h := admin.Handler(quiet)
 	before := snapshot(t)
 	w := serve(h, request("POST", "/flags", form("op", "activate", "pattern", "admin_exact:recs", "dry_run", "1")))

@@ -50,6 +50,7 @@ func send(t *testing.T, method, target, host, body string, header map[string]str
 // the requests a DNS-rebinding page sends: its own name in Host. They are
 // refused with 403, listings included, and change nothing.
 func TestRebindingRealServer(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	srv := httptest.NewServer(admin.Handler(quiet, admin.WithLocalHosts("devbox")))
 	defer srv.Close()
 	port := srv.URL[strings.LastIndexByte(srv.URL, ':'):]
@@ -78,6 +79,7 @@ func TestRebindingRealServer(t *testing.T) {
 // TestProxyHeadersRealServer sends each header that proxies add, from
 // loopback, to a real console: each is refused and nothing changes.
 func TestProxyHeadersRealServer(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	srv := httptest.NewServer(admin.Handler(quiet))
 	defer srv.Close()
 	before := snapshot(t)
@@ -96,6 +98,7 @@ func TestProxyHeadersRealServer(t *testing.T) {
 // SetURL, which adds none of Forwarded, X-Forwarded-*, X-Real-Ip) in front
 // of the console and attacks through it as a remote browser would.
 func TestReverseProxyInFront(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	console := httptest.NewServer(admin.Handler(quiet))
 	defer console.Close()
 	tokenConsole := httptest.NewServer(admin.Handler(quiet, admin.WithBearerToken("s3cret")))
@@ -147,6 +150,7 @@ func TestReverseProxyInFront(t *testing.T) {
 // applies, with one log record; and terms, not requests, are charged to
 // the change limit.
 func TestTermFlood(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	h := admin.Handler(admin.WithLogger(slog.New(slog.NewJSONHandler(lockedWriter{&buf, &mu}, nil))))
@@ -180,6 +184,7 @@ func TestTermFlood(t *testing.T) {
 
 // TestListingLimit counts listings against a limit of their own.
 func TestListingLimit(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	h := admin.Handler(quiet, admin.WithListRateLimit(0.001, 2))
 	for i := range 2 {
 		if w := serve(h, request("GET", "/flags", "")); w.Code != 200 {
@@ -195,6 +200,7 @@ func TestListingLimit(t *testing.T) {
 // TestCrossSiteBeforeCompile: a cross-site listing is refused before its
 // pattern is looked at, so an <img> cannot make the console compile one.
 func TestCrossSiteBeforeCompile(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	h := admin.Handler(quiet)
 	r := request("GET", "/flags?pattern="+url.QueryEscape("(((")+"", "")
 	r.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -205,6 +211,7 @@ func TestCrossSiteBeforeCompile(t *testing.T) {
 
 // TestWarnings: an operation that matches nothing says so in the answer.
 func TestWarnings(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	h := admin.Handler(quiet)
 	resp := post(t, h, form("spec", "-breakr: ?admin_test:alpha"))
 	if len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], `deactivate "breakr:" matched no flag`) {
@@ -217,6 +224,7 @@ func TestWarnings(t *testing.T) {
 
 // TestHistory: changes are kept, newest first, in a bounded ring.
 func TestHistory(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	h := admin.Handler(quiet, admin.WithHistory(2))
 	post(t, h, form("op", "rehook", "pattern", "admin_test:alpha"))
 	post(t, h, form("op", "rehook", "pattern", "nomatch:"))
@@ -233,7 +241,7 @@ func TestHistory(t *testing.T) {
 		t.Fatalf("history %+v, want 2 entries", got.Changes)
 	}
 	first, second := got.Changes[0], got.Changes[1]
-	if len(first.Results) != 2 || first.Matched != 2 || first.Who != "127.0.0.1:40000 (bearer)" || first.Time.IsZero() {
+	if len(first.Results) != 2 || first.Matched != 2 || first.Who != "console:bearer (127.0.0.1:40000)" || first.Time.IsZero() {
 		t.Errorf("newest %+v", first)
 	}
 	if second.Results[0].Pattern != "nomatch:" || second.Matched != 0 || len(second.Warnings) != 1 {
@@ -246,6 +254,7 @@ func TestHistory(t *testing.T) {
 }
 
 func TestBadOptionsPanic(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	for name, opt := range map[string]admin.Option{
 		"host with port": admin.WithLocalHosts("devbox:80"),
 		"bad origin":     admin.WithTrustedOrigin("ops.example.com"),
@@ -265,6 +274,7 @@ func TestBadOptionsPanic(t *testing.T) {
 // TestOneVocabulary: WithAuthorize, WithBearerToken and WithLocal mean
 // "any of these admits", as in the middleware.
 func TestOneVocabulary(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	remote := func(auth, hdr string) *http.Request {
 		r := request("GET", "/flags", "")
 		r.RemoteAddr, r.Host = "192.0.2.7:5000", "ops.example.com"
@@ -302,6 +312,7 @@ func TestOneVocabulary(t *testing.T) {
 // compiles, cross-site it is refused with 403 before it is looked at, and
 // a spec holding it changes nothing.
 func TestPatternBomb(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	h := admin.Handler(quiet)
 	bomb := strings.Repeat("(.{1000})", 3000)
 	small := strings.Repeat("(.{1000})", 20) // under the length limit, over the cost limit

@@ -11,18 +11,29 @@ import (
 // Flag is one flag record as the console reports it in JSON, by GET
 // {prefix}/flags and by [Expvar].
 type Flag struct {
-	Name       string `json:"name"`           // kind:name@file:line
-	Kind       string `json:"kind"`           // the kind
-	Flag       string `json:"flag"`           // the name within the kind
-	Doc        string `json:"doc"`            // docstring
-	File       string `json:"file"`           // import-path-qualified source file
-	Line       int    `json:"line"`           // source line
-	Mode       string `json:"mode"`           // "feature", "default" or "opt"
-	On         bool   `json:"on"`             // current value
-	Activation uint64 `json:"activation"`     // activation count
-	Unhook     uint64 `json:"unhook"`         // unhook count
-	Site       string `json:"site"`           // "hook" or "call"
-	Addr       string `json:"addr,omitempty"` // hexadecimal address of a call site
+	Name       string  `json:"name"`           // kind:name@file:line
+	Kind       string  `json:"kind"`           // the kind
+	Flag       string  `json:"flag"`           // the name within the kind
+	Doc        string  `json:"doc"`            // docstring
+	File       string  `json:"file"`           // import-path-qualified source file
+	Line       int     `json:"line"`           // source line
+	Mode       string  `json:"mode"`           // "feature", "default" or "opt"
+	On         bool    `json:"on"`             // current value
+	Activation uint64  `json:"activation"`     // activation count
+	Unhook     uint64  `json:"unhook"`         // unhook count
+	Site       string  `json:"site"`           // "hook" or "call"
+	Addr       string  `json:"addr,omitempty"` // hexadecimal address of a call site
+	Owners     []Owner `json:"owners"`         // who holds the flag, sorted by name; never null
+}
+
+// Owner is one named contributor to a flag's state: an operator's console
+// hold ("console:127.0.0.1"), a kind hold ("kind:request_tracing", held by
+// traced requests and phases), another program hold ("etcd:/dflag/...") or
+// the startup terms ("env:DFLAG", Once).
+type Owner struct {
+	Name  string   `json:"name"`           // the owner
+	Terms []string `json:"terms"`          // its terms that match the flag, such as "+breaker:" or "-breaker:recs@"
+	Once  bool     `json:"once,omitempty"` // applied once to the counts at Init, not held
 }
 
 // flags converts a listing; it is never nil, so that it encodes as [].
@@ -32,6 +43,10 @@ func flags(states []dflag.State) []Flag {
 		out[i] = Flag{
 			Name: s.Name, Kind: s.Kind, Flag: s.Flag, Doc: s.Doc, File: s.File, Line: s.Line,
 			Mode: s.Mode.String(), On: s.On, Activation: s.Activation, Unhook: s.Unhook, Site: "hook",
+			Owners: make([]Owner, len(s.Owners)),
+		}
+		for j, o := range s.Owners {
+			out[i].Owners[j] = Owner{Name: o.Name, Terms: o.Terms, Once: o.Once}
 		}
 		if s.CallSite() {
 			out[i].Site = "call"

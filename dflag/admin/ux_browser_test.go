@@ -53,6 +53,7 @@ func (b *browser) typeInto(selector, text string) {
 // or every flag, exact switching of one record, a visible notice for a
 // term that matches nothing, the history, the legend and live refresh.
 func TestOperatorExperienceInChromium(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	needChromium(t)
 	srv := httptest.NewServer(admin.Handler(quiet))
 	defer srv.Close()
@@ -91,6 +92,8 @@ func TestOperatorExperienceInChromium(t *testing.T) {
 	if !uxOne.On() || !uxTwo.On() {
 		t.Errorf("confirmed bulk action: %v %v", uxOne.State(), uxTwo.State())
 	}
+	// The table shows who holds them, and with which term.
+	b.waitFor(fmt.Sprintf(`document.querySelector('#flags tr[data-name=%q] td.owners').textContent === "console:127.0.0.1+admin_ux:catalogue_cache"`, uxTwo.Name()))
 
 	// A row's button switches exactly its record, without asking.
 	b.click(fmt.Sprintf(`#flags tr[data-name=%q] button.op-deactivate`, uxOne.Name()))
@@ -133,6 +136,7 @@ func TestOperatorExperienceInChromium(t *testing.T) {
 // checks from the DOM that no flag name wraps, that names are never broken
 // inside a word, and that the table fits the window.
 func TestLayoutInChromium(t *testing.T) {
+	t.Cleanup(admin.ReleaseHolds)
 	needChromium(t)
 	srv := httptest.NewServer(admin.Handler(quiet))
 	defer srv.Close()
@@ -140,6 +144,10 @@ func TestLayoutInChromium(t *testing.T) {
 	defer cancel()
 	b := startBrowser(t, ctx)
 	defer b.close()
+	// An owner with terms, as an operator's change makes one.
+	h := admin.Handler(quiet)
+	post(t, h, form("op", "activate", "pattern", "admin_ux:catalogue_cache"))
+	post(t, h, form("op", "deactivate", "name", uxLong.Name()))
 	dir := os.Getenv("BOUNDED_SCREENSHOTS")
 	if dir == "" {
 		dir = t.TempDir()
@@ -147,7 +155,7 @@ func TestLayoutInChromium(t *testing.T) {
 	for _, width := range []int{1400, 1024} {
 		b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false}, nil)
 		b.call("Page.navigate", map[string]any{"url": srv.URL + "/#admin_"}, nil)
-		b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length > 8`)
+		b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length > 8 && document.querySelectorAll("#flags td.owners span").length >= 3`)
 		var bad []string
 		raw := b.eval(`(() => {
 			const bad = [];
