@@ -35,11 +35,14 @@
 // per trace on its page (the store keeps summaries up to date as spans
 // arrive), the text and JSON lists snapshot one trace at a time and stop
 // adding traces to a page after 4 MiB, and every page is written into the
-// ResponseWriter as it is rendered. Measured at the default bounds, full of
-// 4 KiB attributes (TestHandlerAtBounds): an HTML list of 50 traces is
-// about 73 KB and allocates about 1 MB; a trace at its 2 MiB bound is
-// about 1 MB of HTML or 2 MB of JSON; the JSON and text lists stop near
-// 4.3 MB; no response allocates more than about 5 MB.
+// ResponseWriter as it is rendered. The HTML trace page shows at most 1
+// KiB of an attribute value, and 64 bytes of each value once it has shown
+// 256 KiB of them. Measured at the default bounds, full of 4 KiB attributes
+// (TestHandlerAtBounds; docs/traces.md has the table): an HTML list of 50
+// traces is about 73 KB and allocates under 1 MB; a trace at its 2 MiB
+// bound is 0.6 MB of HTML or 2.1 MB of JSON; the JSON and text lists stop
+// near 4.4 MB; the costliest response, a trace of thousands of values that
+// escape to four times their size, is 2.4 MB and allocates about 9 MB.
 //
 // # Routes and query parameters
 //
