@@ -33,11 +33,13 @@ var (
 // patchStatus is engine.Status; tests replace it.
 var patchStatus = engine.Status
 
-// OptCalls registers every direct call to fn in the running executable as
-// an Opt record: the calls run until [Init], then are switched off until
-// the record is activated. fn must be a top-level function without results,
-// marked //go:noinline so that the compiler leaves calls to it, typically
-// advice that is always safe to run but can be skipped:
+// OptCalls registers every direct call to fn in the running program (the
+// executable, or the library under -buildmode=c-shared) as an Opt record:
+// the calls run until [Init], then are switched off until the record is
+// activated. fn must be a top-level function (or a method expression such
+// as T.M) without results, marked //go:noinline so that the compiler leaves
+// calls to it, typically advice that is always safe to run but can be
+// skipped:
 //
 //	//go:noinline
 //	func traceQuery(q string) { ... }
@@ -49,9 +51,22 @@ var patchStatus = engine.Status
 // flags), in the same registry as hook flags: [Activate], [Unhook], [List],
 // [WriteList], [Apply], [HoldKind] and the kind operations switch them as
 // they switch hook flags, and [State.CallSite] tells them apart. For a call
-// site, [Flag.On] reports whether the call runs. A call site is switched
-// on Linux/amd64 by rewriting the opcode byte of its CALL instruction; see
-// [PatchStatus].
+// site, [Flag.On] reports whether the call runs, also after a failed
+// switch. A call site is switched on Linux by rewriting its call
+// instruction; see [PatchStatus] and docs/callsites.md.
+//
+// What is a site: a direct call f(x); go f(x) and defer f(x), whose
+// compiler wrappers call f (named after the go or defer statement); the
+// call at the exits of a function with an open-coded defer f() (named
+// after the line where it returns; when the function panics the runtime
+// calls f through its value, so that call runs even when the site is off);
+// and the call in a compiler wrapper with no line of its own, the method
+// wrapper through which pointer and interface calls reach a value method
+// and the ABI0 wrapper through which assembly calls a function with
+// arguments (named after fn's declaration). Not sites, and they keep
+// calling: go f(), defer f() where it is not open-coded, calls through a
+// func value or an interface without a wrapper, jumps (tail calls), and
+// calls written in assembly, which are refused.
 //
 // OptCalls returns the number of call sites registered. A registration
 // after Init takes its initial state at once (an Opt call site is switched
@@ -60,10 +75,14 @@ var patchStatus = engine.Status
 // function, is nil, has results (a skipped call would leave garbage in
 // them), or is a closure, a method value or a generic instantiation (whose
 // calls do not call fn's code directly); when fn has no direct call site
-// (the compiler inlined it: add //go:noinline); when a call site is already
-// registered; and when call sites cannot be patched in this process, in
-// which case every call keeps running (both Opt and Default allow that)
-// and PatchStatus says why.
+// (the compiler inlined it, or it is only called in ways that are not
+// sites); when a call site is already registered; and when call sites
+// cannot be patched in this process, in which case every call keeps
+// running (both Opt and Default allow that) and PatchStatus says why. When
+// the engine found calls it refuses to patch (in hand-written assembly, or
+// in a function its decoder cannot walk) besides verified sites, OptCalls
+// registers the verified sites and returns their number with an error that
+// lists the refused calls, which keep calling.
 func OptCalls(kind, name string, fn any, doc ...string) (int, error) {
 	return registerCalls("OptCalls", OptMode, kind, name, fn, doc)
 }
@@ -76,9 +95,11 @@ func DefaultCalls(kind, name string, fn any, doc ...string) (int, error) {
 }
 
 // PatchStatus returns nil when call sites can be patched in this process,
-// or an error saying why not: another platform than linux/amd64, the
-// kernel refusing to make code writable (SELinux, PaX MPROTECT, seccomp),
-// or the executable's text not found in /proc/self/maps. The first call
+// or an error saying why not: a platform without an instruction set for
+// the engine, the kernel refusing to make code writable (SELinux, PaX
+// MPROTECT, seccomp; errors.Is matches the errno, and once refused, calls
+// can still be switched back on but no longer off), or the program's text
+// not found in /proc/self/maps. The first call
 // runs a self-test that switches a call site of the engine's own off and on
 // again. Without patching, [OptCalls] and [DefaultCalls] fail and every
 // call keeps running, which both constructors allow.

@@ -27,7 +27,34 @@
 // only if the decoder lands exactly on it and decodes a call to the
 // target.
 //
-// Every write is re-verified and serialised: see [Apply]. On platforms
-// without an instruction set every function of this package reports
-// [ErrUnsupported].
+// The text is the module the engine is linked into: the executable
+// mappings of the file that holds the engine's own code (the program, also
+// when started as `ld.so ./prog`, or the library under -buildmode=c-shared).
+// The first Find indexes every direct call in it once (8 bytes per call,
+// see [Stats].IndexBytes); later calls look their candidates up.
+//
+// A candidate is verified only inside compiled Go: functions from .s files
+// are refused, and so is every candidate of a function the decoder cannot
+// walk from its entry exactly to its end ([RefusedError] lists them; they
+// keep calling). Calls the compiler routes through its own wrappers
+// (method wrappers, ABI0 wrappers for assembly callers) are sites with
+// [Site].Wrapper set.
+//
+// Every write is re-verified and serialised: see [Apply]. A refused
+// mprotect wraps [ErrMprotect] and the errno and breaks the engine for
+// switching calls off; restoring calls is always attempted, and every
+// [Change] says what its site executes afterwards.
+//
+// Safety, stated exactly: the one-byte store is atomic, and when Apply
+// returns every thread has serialised (mprotect's TLB shootdown and
+// membarrier SYNC_CORE) and executes the new instruction. What a core that
+// executes the site during the store sees is not promised by Intel's or
+// AMD's manuals (it is unsynchronised cross-modifying code, SDM Vol. 3A
+// 8.1.3; Linux uses the int3 protocol of text_poke_bp for its own text):
+// it rests on the seed library's production record with the same kind of
+// one-byte flip and on this package's stress tests. docs/callsites.md has
+// the whole argument.
+//
+// On platforms without an instruction set every function of this package
+// reports [ErrUnsupported].
 package patch
