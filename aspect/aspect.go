@@ -38,6 +38,7 @@ package aspect
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,11 +113,11 @@ var kinds struct {
 //
 // Like [regexp.MustCompile], New panics if name is not an identifier
 // ([A-Za-z_][A-Za-z0-9_]*), the only names dflag accepts as kinds; it is
-// meant for package-level variables with constant names. Use [Valid] to
+// meant for package-level variables with constant names. Use [CheckName] to
 // check a name that comes from input.
 func New(name string, opts ...Option) *Kind {
-	if err := Valid(name); err != nil {
-		panic("aspect: New(" + fmt.Sprintf("%q", name) + "): " + err.Error())
+	if err := CheckName(name); err != nil {
+		panic(fmt.Sprintf("aspect: New(%q): %s", name, strings.TrimPrefix(err.Error(), "aspect: ")))
 	}
 	kinds.mu.Lock()
 	defer kinds.mu.Unlock()
@@ -143,19 +144,27 @@ func Lookup(name string) (*Kind, bool) {
 	return k, ok
 }
 
-// Valid reports why name cannot name a kind, or nil if it can.
-func Valid(name string) error {
+// CheckName returns nil if name can name a kind (an identifier,
+// [A-Za-z_][A-Za-z0-9_]*, the only names dflag accepts as kinds), or an
+// error that says why not.
+func CheckName(name string) error {
 	if name == "" {
-		return fmt.Errorf("empty kind name")
+		return fmt.Errorf("aspect: empty kind name: name the kind with an identifier, such as request_tracing")
 	}
 	for i, c := range name {
 		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' {
 			continue
 		}
-		return fmt.Errorf("kind %q is not an identifier", name)
+		return fmt.Errorf("aspect: kind %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", name)
 	}
 	return nil
 }
+
+// Valid is [CheckName].
+//
+// Deprecated: use CheckName; the name reads like a predicate but it
+// returns an error.
+func Valid(name string) error { return CheckName(name) }
 
 // Name returns the kind's name, which is the dflag kind of its advice.
 func (k *Kind) Name() string { return k.name }
@@ -324,18 +333,18 @@ func (k *Kind) Flush() bool {
 // [dflag.Opt], declare it in a package-level variable; it panics if name is
 // empty or contains '@', a newline or NUL.
 func (k *Kind) Opt(name string, doc ...string) *dflag.Flag {
-	return dflag.Declare(1, dflag.OptMode, k.name, name, doc...)
+	return dflag.Declare(1, dflag.ModeOpt, k.name, name, doc...)
 }
 
 // Default declares a flag of the kind that is on (activation 1) until
 // deactivated, named after the line that calls Default. It panics like
 // [Kind.Opt].
 func (k *Kind) Default(name string, doc ...string) *dflag.Flag {
-	return dflag.Declare(1, dflag.DefaultMode, k.name, name, doc...)
+	return dflag.Declare(1, dflag.ModeDefault, k.name, name, doc...)
 }
 
 // Feature declares a flag of the kind that is off until activated, named
 // after the line that calls Feature. It panics like [Kind.Opt].
 func (k *Kind) Feature(name string, doc ...string) *dflag.Flag {
-	return dflag.Declare(1, dflag.FeatureMode, k.name, name, doc...)
+	return dflag.Declare(1, dflag.ModeFeature, k.name, name, doc...)
 }

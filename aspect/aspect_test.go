@@ -35,10 +35,10 @@ func TestOptIsNamedAfterTheCaller(t *testing.T) {
 	d := named.Default("d")
 	f := named.Feature("f")
 	if !strings.HasPrefix(d.Name(), "aspect_named:d@bounded.dev/aspect/aspect_test.go:") ||
-		d.Mode() != dflag.DefaultMode || !d.On() {
+		d.Mode() != dflag.ModeDefault || !d.On() {
 		t.Fatalf("Default: %v %v %v", d.Name(), d.Mode(), d.On())
 	}
-	if f.Mode() != dflag.FeatureMode || f.On() || namedFlag.On() {
+	if f.Mode() != dflag.ModeFeature || f.On() || namedFlag.On() {
 		t.Fatalf("Feature on %v, Opt on %v after Init", f.On(), namedFlag.On())
 	}
 }
@@ -67,17 +67,19 @@ func TestNewPanicsOnInvalidName(t *testing.T) {
 	for _, name := range []string{"", "9x", "a-b", "a b", "kind:x"} {
 		func() {
 			defer func() {
-				if recover() == nil {
-					t.Errorf("New(%q) did not panic", name)
+				msg := fmt.Sprint(recover())
+				if !strings.HasPrefix(msg, "aspect: New(") || strings.Count(msg, "aspect:") != 1 {
+					t.Errorf("New(%q) panicked with %q; want one aspect: prefix", name, msg)
 				}
 			}()
 			aspect.New(name)
 		}()
-		if aspect.Valid(name) == nil {
-			t.Errorf("Valid(%q) = nil", name)
+		err := aspect.CheckName(name)
+		if err == nil || !strings.HasPrefix(err.Error(), "aspect: ") || aspect.Valid(name) == nil {
+			t.Errorf("CheckName(%q) = %v", name, err)
 		}
 	}
-	if err := aspect.Valid("request_tracing2"); err != nil {
+	if err := aspect.CheckName("request_tracing2"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 // size measured in issue 10 item 11) under kind bench_pair.
 var benchRecords = sync.OnceFunc(func() {
 	for i := range 1300 {
-		f := newFlag(FeatureMode, "bench_pair", fmt.Sprintf("rec_%04d", i), "", "bounded.dev/dflag/bench.go", i+1, 0)
+		f := newFlag(ModeFeature, "bench_pair", fmt.Sprintf("rec_%04d", i), "", "bounded.dev/dflag/bench.go", i+1, 0)
 		register(f)
 	}
 })

@@ -98,7 +98,7 @@ func TestNameIsStableAndNamesTheDeclaration(t *testing.T) {
 	if filepath.IsAbs(s.File) || s.Line <= 0 || name != fmt.Sprintf("ctor:opt@%s:%d", s.File, s.Line) {
 		t.Errorf("state file %q line %d do not make up name %q", s.File, s.Line, name)
 	}
-	if s.Kind != "ctor" || s.Flag != "opt" || s.Doc != "an opt flag" || s.Mode != dflag.OptMode || s.CallSite() {
+	if s.Kind != "ctor" || s.Flag != "opt" || s.Doc != "an opt flag" || s.Mode != dflag.ModeOpt || s.CallSite() {
 		t.Errorf("unexpected state %+v", s)
 	}
 }
@@ -617,11 +617,17 @@ func TestWatchReportsChanges(t *testing.T) {
 	}
 }
 
-func TestValidPattern(t *testing.T) {
-	if err := dflag.ValidPattern("a.*b"); err != nil {
+func TestCheckPattern(t *testing.T) {
+	if err := dflag.CheckPattern("a.*b"); err != nil || dflag.ValidPattern("a.*b") != nil {
 		t.Error(err)
 	}
-	err := dflag.ValidPattern("a(")
+	if _, err := dflag.ActivateKind("", ""); err == nil || !strings.HasPrefix(err.Error(), "dflag: ") {
+		t.Errorf("ActivateKind with an empty kind: %v; want a dflag: prefix", err)
+	}
+	if _, err := dflag.HoldKind("a b"); err == nil || !strings.HasPrefix(err.Error(), "dflag: ") {
+		t.Errorf("HoldKind with an invalid kind: %v; want a dflag: prefix", err)
+	}
+	err := dflag.CheckPattern("a(")
 	if err == nil || !strings.Contains(err.Error(), `"a("`) {
 		t.Errorf("ValidPattern(a() = %v", err)
 	}

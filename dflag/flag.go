@@ -16,19 +16,30 @@ type Mode uint8
 
 // The three constructors of the C library.
 const (
-	FeatureMode Mode = iota // off, and off until activated
-	DefaultMode             // on: activation 1 from the start
-	OptMode                 // on until Init, then off until activated
+	ModeFeature Mode = iota // off, and off until activated
+	ModeDefault             // on: activation 1 from the start
+	ModeOpt                 // on until Init, then off until activated
+)
+
+// The former names of the modes, which put the type last (the control
+// operations' constants, like the standard library's, put it first).
+const (
+	// Deprecated: use ModeFeature.
+	FeatureMode = ModeFeature
+	// Deprecated: use ModeDefault.
+	DefaultMode = ModeDefault
+	// Deprecated: use ModeOpt.
+	OptMode = ModeOpt
 )
 
 // String returns "feature", "default" or "opt".
 func (m Mode) String() string {
 	switch m {
-	case FeatureMode:
+	case ModeFeature:
 		return "feature"
-	case DefaultMode:
+	case ModeDefault:
 		return "default"
-	case OptMode:
+	case ModeOpt:
 		return "opt"
 	}
 	return "Mode(" + strconv.Itoa(int(m)) + ")"
@@ -85,20 +96,20 @@ func (f *Flag) Mode() Mode { return f.mode }
 // call site, if kind is not an identifier or name is empty or contains '@'
 // or a newline.
 func Feature(kind, name string, doc ...string) *Flag {
-	return declare(FeatureMode, kind, name, doc)
+	return declare(ModeFeature, kind, name, doc)
 }
 
 // Default declares a flag that is on (activation count 1) until deactivated.
 // It panics like [Feature] on an invalid kind or name.
 func Default(kind, name string, doc ...string) *Flag {
-	return declare(DefaultMode, kind, name, doc)
+	return declare(ModeDefault, kind, name, doc)
 }
 
 // Opt declares a flag for code that is always safe to run but can be skipped
 // for speed: it is on until [Init], then off until activated. It panics like
 // [Feature] on an invalid kind or name.
 func Opt(kind, name string, doc ...string) *Flag {
-	return declare(OptMode, kind, name, doc)
+	return declare(ModeOpt, kind, name, doc)
 }
 
 // Declare is the constructor behind [Feature], [Default] and [Opt] for
@@ -106,7 +117,7 @@ func Opt(kind, name string, doc ...string) *Flag {
 // source line skip frames above Declare's caller, as in [runtime.Caller]
 // (skip 0 names the line that calls Declare). It panics like [Feature].
 func Declare(skip int, mode Mode, kind, name string, doc ...string) *Flag {
-	if mode > OptMode {
+	if mode > ModeOpt {
 		panic(fmt.Sprintf("dflag: invalid mode %d", mode))
 	}
 	return declareAt(skip+2, mode, kind, name, doc)
@@ -139,7 +150,7 @@ func newFlag(mode Mode, kind, name, doc, file string, line int, addr uintptr) *F
 		kind: kind, name: name, doc: doc, file: file, line: line, mode: mode, addr: addr,
 		full: kind + ":" + name + "@" + file + ":" + strconv.Itoa(line),
 	}
-	if mode == DefaultMode {
+	if mode == ModeDefault {
 		f.activation = 1
 	}
 	return f
@@ -168,7 +179,7 @@ func checkKind(kind string) error {
 		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' {
 			continue
 		}
-		return fmt.Errorf("flag kind %q is not an identifier", kind)
+		return fmt.Errorf("flag kind %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", kind)
 	}
 	return nil
 }

@@ -227,7 +227,7 @@ func TestHoldAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(b.String()), &got); err != nil {
 		t.Fatalf("%v: %s", err, b.String())
 	}
-	if !strings.Contains(b.String(), `"owners":[{"name":"test:api","terms":["+hold_misc:"]}]`) || len(got) == 0 || got[0].Owners[0].Name != "test:api" || got[0].Mode != dflag.FeatureMode {
+	if !strings.Contains(b.String(), `"owners":[{"name":"test:api","terms":["+hold_misc:"]}]`) || len(got) == 0 || got[0].Owners[0].Name != "test:api" || got[0].Mode != dflag.ModeFeature {
 		t.Errorf("JSON listing: %s", b.String())
 	}
 	b.Reset()

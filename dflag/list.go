@@ -46,7 +46,7 @@ func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
 // UnmarshalText parses a mode's name: "feature", "default" or "opt".
 func (m *Mode) UnmarshalText(text []byte) error {
-	for c := FeatureMode; c <= OptMode; c++ {
+	for c := ModeFeature; c <= ModeOpt; c++ {
 		if string(text) == c.String() {
 			*m = c
 			return nil

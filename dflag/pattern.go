@@ -159,7 +159,7 @@ func (e *PatternError) reason() string {
 // Unwrap returns the underlying error.
 func (e *PatternError) Unwrap() error { return e.Err }
 
-// ValidPattern returns nil if pattern is a valid pattern, or an error that
+// CheckPattern returns nil if pattern is a valid pattern, or an error that
 // says what is wrong with it: a *[PatternError] for a pattern that is not a
 // POSIX extended regular expression, or that is over a bound:
 // [MaxPatternLen] bytes, or an estimated [MaxPatternCost] instructions
@@ -168,10 +168,16 @@ func (e *PatternError) Unwrap() error { return e.Err }
 // each record's name is matched in time proportional to its length times
 // the pattern's cost. Every function that takes a pattern applies the same
 // check, and a refused pattern is neither compiled nor cached.
-func ValidPattern(pattern string) error {
+func CheckPattern(pattern string) error {
 	_, err := compile(pattern)
 	return err
 }
+
+// ValidPattern is [CheckPattern].
+//
+// Deprecated: use CheckPattern; the name reads like a predicate but it
+// returns an error.
+func ValidPattern(pattern string) error { return CheckPattern(pattern) }
 
 // The bounds on a pattern.
 const (
@@ -180,7 +186,7 @@ const (
 )
 
 // ErrPatternLimit is wrapped by the error for a pattern refused by one of
-// the bounds on pattern size and cost (see [ValidPattern]).
+// the bounds on pattern size and cost (see [CheckPattern]).
 var ErrPatternLimit = errors.New("pattern over a limit")
 
 // limitError is a bound that was hit; it wraps ErrPatternLimit.

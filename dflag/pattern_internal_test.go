@@ -79,8 +79,8 @@ func FuzzPatternAnchored(f *testing.F) {
 // exactly the records a scan of every record with the matcher selects.
 func TestCandidatesAgreeWithAFullScan(t *testing.T) {
 	for i := range 30 {
-		register(newFlag(FeatureMode, "cand", fmt.Sprintf("r%d", i%7), "", "x.go", i, 0))
-		register(newFlag(FeatureMode, "cand_b", fmt.Sprintf("r%d", i%5), "", "x.go", i, 0))
+		register(newFlag(ModeFeature, "cand", fmt.Sprintf("r%d", i%7), "", "x.go", i, 0))
+		register(newFlag(ModeFeature, "cand_b", fmt.Sprintf("r%d", i%5), "", "x.go", i, 0))
 	}
 	for _, p := range []string{"", "cand", "cand:", "cand_b:r1", "cand:r1@", "cand:r1@x.go:8$", "cand:r[12]", ".*r1", "cand_b:r4@x.go:29", "zzz", "cand:r9", "c"} {
 		m, err := compile(p)

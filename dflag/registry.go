@@ -35,7 +35,7 @@ func (f *Flag) want() bool {
 	switch {
 	case b&holdOff != 0:
 		return false
-	case f.activation > 0, f.mode == OptMode && !reg.initialized:
+	case f.activation > 0, f.mode == ModeOpt && !reg.initialized:
 		return true
 	}
 	return b&holdOn != 0 && !f.unhooked()
@@ -289,7 +289,7 @@ func Rehook(pattern string) (int, error) { return control(OpRehook, "", pattern)
 // kind's records. An invalid kind or pattern is an error.
 func ActivateKind(kind, pattern string) (int, error) {
 	if err := checkKind(kind); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("dflag: %w", err)
 	}
 	return control(OpActivate, kind, pattern)
 }
@@ -298,7 +298,7 @@ func ActivateKind(kind, pattern string) (int, error) {
 // pattern; the empty pattern selects every flag of the kind.
 func DeactivateKind(kind, pattern string) (int, error) {
 	if err := checkKind(kind); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("dflag: %w", err)
 	}
 	return control(OpDeactivate, kind, pattern)
 }
@@ -392,7 +392,7 @@ func (op Op) apply(f *Flag) {
 // the [Event] watchers see.
 func HoldKind(kind string) (release func(), err error) {
 	if err := checkKind(kind); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dflag: HoldKind: %w", err)
 	}
 	reg.mu.Lock()
 	if reg.holds == nil {

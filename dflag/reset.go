@@ -34,7 +34,7 @@ func ResetCounts() error {
 	reg.mu.Lock()
 	for _, f := range reg.all {
 		f.activation = f.kindHeld
-		if f.mode == DefaultMode {
+		if f.mode == ModeDefault {
 			f.activation++
 		}
 		f.unhook = 0
