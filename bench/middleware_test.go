@@ -30,7 +30,10 @@ func (w *discardWriter) WriteHeader(int)             {}
 // span (recorded, exported nowhere), request id, request_tracing held
 // (lingering, so no flag flips).
 //
-//	go test -run '^$' -bench Middleware -count 6 ./bench
+//	cd bench && go test -run '^$' -bench 'Middleware|Advice' -count 6 .
+//
+// docs/tracing.md runs it in interleaved rounds (each case once per round)
+// and records the figures, the command and the machine.
 func BenchmarkMiddleware(b *testing.B) {
 	if err := dflag.Init(); err != nil {
 		b.Fatal(err)
