@@ -109,6 +109,13 @@ func TestHandlerAtBounds(t *testing.T) {
 		if n > maxBody || alloc > maxAlloc {
 			t.Errorf("%s: body %d bytes (bound %d), allocated %d bytes (bound %d)", c.name, n, maxBody, alloc, maxAlloc)
 		}
+		if c.name == "html trace of escapes" {
+			// Past the page's budget, values are cut short and say so.
+			_, body := get(t, srv.URL+"/debug/traces"+c.query)
+			if !strings.Contains(body, "(600 bytes in all; the JSON has them)") || !strings.Contains(body, strings.Repeat("&lt;", 63)+"…") {
+				t.Error("the escapes page does not cut values past its budget")
+			}
+		}
 		if c.query == "?format=json" {
 			// The budget cut the page short and says where it goes on.
 			var out struct {

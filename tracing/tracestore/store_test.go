@@ -2,6 +2,7 @@ package tracestore_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"strings"
 	"sync"
@@ -108,6 +109,15 @@ func TestStoreBounds(t *testing.T) {
 	if v := tr.Spans[0].Attributes["v"].(string); len(v) > 16+len("…") || !strings.HasSuffix(v, "…") || !strings.HasPrefix(v, "éé") {
 		t.Fatalf("truncated value %q", v)
 	}
+	// Names and status messages are bounded like values.
+	_, sp = tp.Tracer("t").Start(context.Background(), strings.Repeat("n", 100))
+	sp.SetStatus(codes.Error, strings.Repeat("m", 100))
+	sp.AddEvent(strings.Repeat("e", 100))
+	sp.End()
+	tr, _ = s.Trace(sp.SpanContext().TraceID().String())
+	if got := tr.Spans[0]; len(got.Name) > 16+len("…") || len(got.StatusMessage) > 16+len("…") || len(got.Events[0].Name) > 16+len("…") || tr.Root != got.Name {
+		t.Fatalf("long name, message and event kept: %+v", got)
+	}
 	s.Reset()
 	if s.Len() != 0 || len(s.Traces()) != 0 {
 		t.Fatal("Reset kept traces")
@@ -202,8 +212,19 @@ func TestSearch(t *testing.T) {
 			t.Errorf("Search(%+v) = %q (%d), want %q", tc.f, got, total, tc.want)
 		}
 	}
+	// A downstream server span is a hop; the root is the parentless span
+	// even though it ends, and arrives, last.
+	ctx, root := tp.Tracer("t").Start(context.Background(), "GET /items/{id}", trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(t0.Add(-time.Hour)))
+	cctx, call := tp.Tracer("t").Start(ctx, "GET", trace.WithSpanKind(trace.SpanKindClient))
+	_, down := tp.Tracer("t").Start(cctx, "GET /pricing/{id}", trace.WithSpanKind(trace.SpanKindServer))
+	down.End()
+	call.End()
+	root.End()
+	if rows, _ := s.Search(tracestore.Filter{}, 3, 1); len(rows) != 1 || rows[0].Root != "GET /items/{id}" || fmt.Sprint(rows[0].Hops) != "[GET /pricing/{id}]" || rows[0].SpanCount != 3 {
+		t.Fatalf("hops: %+v", rows)
+	}
 	rows, total := s.Search(tracestore.Filter{}, 1, 1)
-	if ids(rows) != "b" || total != 3 {
+	if ids(rows) != "b" || total != 4 {
 		t.Fatalf("page 2 of 1: %q of %d", ids(rows), total)
 	}
 	r := rows[0]
@@ -212,7 +233,7 @@ func TestSearch(t *testing.T) {
 		r.Duration != 300*time.Millisecond || !r.Start.Equal(t0.Add(time.Second)) {
 		t.Fatalf("summary %+v", r)
 	}
-	if rows, total := s.Search(tracestore.Filter{}, 5, 10); len(rows) != 0 || total != 3 {
+	if rows, total := s.Search(tracestore.Filter{}, 5, 10); len(rows) != 0 || total != 4 {
 		t.Fatalf("past the end: %d rows of %d", len(rows), total)
 	}
 }
