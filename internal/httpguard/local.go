@@ -72,11 +72,21 @@ func SplitHost(hostport string) (host, port string, err error) {
 	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if hostport[0] != '[' {
-		if _, err := netip.ParseAddr(host); err != nil && !validName(host) {
+		if !validName(host) && !isIP(host) {
 			return "", "", fmt.Errorf("host %q: not a host name (letters, digits, '-' and '_' in dot-separated labels)", hostport)
 		}
 	}
 	return host, port, nil
+}
+
+// isIP reports whether host is an IP address literal; it does not
+// allocate for a host name.
+func isIP(host string) bool {
+	if strings.IndexByte(host, ':') < 0 && strings.Trim(host, "0123456789.") != "" {
+		return false // not IPv6, and not only digits and dots
+	}
+	_, err := netip.ParseAddr(host)
+	return err == nil
 }
 
 // validName reports whether host is a DNS name as browsers send it
@@ -86,17 +96,23 @@ func validName(host string) bool {
 	if host == "" || len(host) > 253 {
 		return false
 	}
-	for label := range strings.SplitSeq(host, ".") {
-		if label == "" || len(label) > 63 {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			if c := label[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+	label := 0 // length of the current label
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case c == '.':
+			if label == 0 {
 				return false
 			}
+			label = 0
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_':
+			if label++; label > 63 {
+				return false
+			}
+		default:
+			return false
 		}
 	}
-	return true
+	return label > 0
 }
 
 // LocalHost reports whether hostport, the value of a Host header, names
@@ -110,7 +126,8 @@ func LocalHost(hostport string, names ...string) bool {
 	if err != nil {
 		return false
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
+	if isIP(host) {
+		a, _ := netip.ParseAddr(host)
 		return a.Unmap().IsLoopback()
 	}
 	if host == "localhost" {

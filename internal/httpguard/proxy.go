@@ -1,9 +1,6 @@
 package httpguard
 
-import (
-	"net/http"
-	"strings"
-)
+import "net/http"
 
 // proxyHeaders are request headers that reverse proxies, load balancers,
 // CDNs and service meshes add. A request that carries one came through a
@@ -67,29 +64,38 @@ func ProxyHeaders() []string {
 // prefix, the alphabetically first is returned, so the answer does not
 // depend on map order. Header names are compared case-insensitively.
 func ProxyHeader(r *http.Request) string {
-	for _, name := range proxyHeaders {
-		if _, ok := r.Header[name]; ok {
-			return name
-		}
-	}
-	found := ""
+	found, rank := "", len(proxyHeaders)+1
 	for name := range r.Header {
-		if (found == "" || name < found) && isProxyHeader(name) {
-			found = name
+		c := http.CanonicalHeaderKey(name) // no allocation when it is canonical already
+		n, listed := proxyRank[c]
+		switch {
+		case listed:
+		case hasProxyPrefix(c):
+			n = len(proxyHeaders)
+		default:
+			continue
+		}
+		if n < rank || n == rank && c < found {
+			found, rank = c, n
 		}
 	}
 	return found
 }
 
-// isProxyHeader reports whether name, in any case, is a proxy header.
-func isProxyHeader(name string) bool {
-	for _, p := range proxyPrefixes {
-		if len(name) > len(p) && strings.EqualFold(name[:len(p)], p) {
-			return true
-		}
+// proxyRank is each listed header's place in proxyHeaders.
+var proxyRank = func() map[string]int {
+	m := make(map[string]int, len(proxyHeaders))
+	for i, h := range proxyHeaders {
+		m[h] = i
 	}
-	for _, h := range proxyHeaders {
-		if strings.EqualFold(name, h) {
+	return m
+}()
+
+// hasProxyPrefix reports whether the canonical header name starts with
+// one of proxyPrefixes.
+func hasProxyPrefix(name string) bool {
+	for _, p := range proxyPrefixes {
+		if len(name) > len(p) && name[:len(p)] == p {
 			return true
 		}
 	}
