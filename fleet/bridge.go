@@ -277,11 +277,15 @@ func (b *Bridge) setDisconnected(err error) {
 	if was {
 		b.syncedAt = time.Now()
 	}
+	changed := b.lastErr == nil || err == nil || b.lastErr.Error() != err.Error()
 	b.connected, b.lastErr, b.endSession = false, err, nil
 	n := len(b.keys)
 	b.mu.Unlock()
-	if was {
+	switch {
+	case was:
 		b.log.Warn("fleet: etcd unreachable; keeping the last state", "err", err, "keys", n)
+	case changed:
+		b.log.Warn("fleet: cannot read etcd; retrying", "err", err, "keys", n)
 	}
 }
 

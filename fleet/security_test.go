@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 // its last error.
 func notSynced(t *testing.T, cfg Config) string {
 	t.Helper()
+	lg := &syncLog{}
+	cfg.Logger = slog.New(slog.NewTextHandler(lg, nil))
 	b, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +33,9 @@ func notSynced(t *testing.T, cfg Config) string {
 		t.Fatal("the bridge reports connected")
 	}
 	eventually(t, 5*time.Second, "a last error", func() bool { return b.Status().LastError != "" })
+	if !strings.Contains(lg.String(), "cannot read etcd") {
+		t.Errorf("the failure is not logged:\n%s", lg)
+	}
 	return b.Status().LastError
 }
 
