@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"bounded.dev/dflag"
 	"bounded.dev/phase"
 )
 
@@ -49,6 +50,34 @@ func BenchmarkWindow(b *testing.B) {
 	b.Run("by_name", func(b *testing.B) {
 		for b.Loop() {
 			phase.Enter("phase_bench_window").Exit()
+		}
+	})
+}
+
+// BenchmarkKindSwitch is the dflag part of a window: a kind-wide hold and
+// its release (what Enter and Exit use, exact for flags registered while
+// the hold is in force), against an ActivateKind and DeactivateKind pair
+// (which misses flags registered in between, so windows cannot use it).
+func BenchmarkKindSwitch(b *testing.B) {
+	const kind = "phase_bench_switch"
+	_ = phase.Of(kind).Kind().Opt("advice")
+	b.Run("hold_kind", func(b *testing.B) {
+		for b.Loop() {
+			release, err := dflag.HoldKind(kind)
+			if err != nil {
+				b.Fatal(err)
+			}
+			release()
+		}
+	})
+	b.Run("activate_kind", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := dflag.ActivateKind(kind, ""); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := dflag.DeactivateKind(kind, ""); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
