@@ -1,38 +1,3 @@
-// Package aspect makes a kind of dynamic-flag advice a first-class value:
-// a named kind (for example request_tracing, steady_state or stm) that code
-// declares its advice under, and that is switched on by scoped, counted
-// activations which cannot leak.
-//
-// A kind is created once, at package level, and its advice is declared
-// through it so that the kind's string is not repeated:
-//
-//	var tracing = aspect.New("request_tracing")
-//
-//	var traceSQL *dflag.Flag = tracing.Opt("db_query", "trace SQL statements")
-//
-// Code that needs the advice holds an activation for exactly as long as it
-// needs it; the release is idempotent and is what defer calls:
-//
-//	release := tracing.Activate()
-//	defer release()
-//
-// Activations are counted. The first one takes a kind-wide hold in package
-// dflag ([dflag.HoldKind]), which switches on every flag of the kind,
-// including flags and call sites of the kind registered later. Further
-// activations only increment a counter. When the last holder releases, the
-// kind stays active for its linger (see [WithLinger]) before the hold is
-// dropped, so a burst of short activations (one per request, say) does not
-// switch flags and re-patch code each time, as Linux's deferred static keys
-// do. An activation during the linger cancels the pending drop.
-//
-// # Keeping On inlined
-//
-// The compiler inlines [dflag.Flag.On] (one atomic load) only in packages
-// that import dflag themselves: a package that imports aspect alone gets
-// an out-of-line call for every check. Declare advice with the type
-// spelled out, which needs the import:
-//
-//	var traceSQL *dflag.Flag = tracing.Opt("db_query", "trace SQL statements")
 package aspect
 
 import (

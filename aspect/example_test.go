@@ -67,3 +67,25 @@ func ExampleWithLinger() {
 	// holders: 0 active: true on: true
 	// active: false on: false
 }
+
+// CheckName checks a kind name that comes from input; New panics instead.
+func ExampleCheckName() {
+	fmt.Println(aspect.CheckName("request_tracing"))
+	fmt.Println(aspect.CheckName("request-tracing"))
+	// Output:
+	// <nil>
+	// aspect: kind "request-tracing" is not an identifier ([A-Za-z_][A-Za-z0-9_]*)
+}
+
+// An operator's unhook beats the kind's activations.
+func ExampleKind_Activate_unhooked() {
+	dflag.Init()
+	dflag.Unhook("example_request_tracing:db_query@")
+	release := exampleTracing.Activate()
+	query("SELECT 5") // not traced: unhooked
+	release()
+	dflag.Rehook("example_request_tracing:db_query@")
+	exampleTracing.Do(func() { query("SELECT 6") })
+	// Output:
+	// trace: SELECT 6
+}

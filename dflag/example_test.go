@@ -80,3 +80,85 @@ func ExampleParseTerms() {
 	// Output:
 	// ["+example:verbose" "!example:new parser" "-a\\.b"] <nil>
 }
+
+var recsBreaker = dflag.Default("example_breaker", "recs", "serve recommendations")
+
+// An owned hold is a named set of terms in force: here a fleet-wide key
+// trips a Default circuit breaker, and clearing the key gives back exactly
+// the state before. Holds show in the listing as owners.
+func ExampleNewHold() {
+	fleet, err := dflag.NewHold("etcd:/dflag/breakers")
+	if err != nil {
+		panic(err)
+	}
+	fleet.Replace("-example_breaker:recs@") // "-" forces the flag off
+	fmt.Println("serving:", recsBreaker.On())
+	for _, o := range recsBreaker.State().Owners {
+		fmt.Println("owner:", o.Name, o.Terms)
+	}
+	fleet.Replace("-example_breaker:recs@") // the same value again: no change
+	fleet.Release()
+	fmt.Println("serving:", recsBreaker.On())
+	// Output:
+	// serving: false
+	// owner: etcd:/dflag/breakers [-example_breaker:recs@]
+	// serving: true
+}
+
+// A pattern selects every name it is a prefix of; end it at the '@' that
+// follows every name to select one name exactly.
+func ExampleNamePattern() {
+	n, _ := dflag.Deactivate("example:new") // also matches example:new_parser
+	dflag.Activate("example:new")
+	fmt.Println(n)
+	p := dflag.NamePattern("example", "new")
+	n, _ = dflag.Deactivate(p) // no flag is named exactly "new"
+	fmt.Println(p, n)
+	// Output:
+	// 1
+	// example:new@ 0
+}
+
+// The methods on *Flag switch exactly one record.
+func ExampleFlag_Activate() {
+	verbose.Activate()
+	fmt.Println(verbose.On(), verbose.State().Activation)
+	verbose.Deactivate()
+	fmt.Println(verbose.On())
+	// Output:
+	// true 1
+	// false
+}
+
+// ApplyMatched tells a caller which terms matched nothing (Apply accepts
+// them, as the C library does).
+func ExampleApplyMatched() {
+	terms := []string{"+example:verbose", "-exmaple:new_parser"} // a typo
+	matched, err := dflag.ApplyMatched(terms...)
+	for i, n := range matched {
+		if n == 0 {
+			fmt.Printf("%s matches no flag\n", terms[i])
+		}
+	}
+	dflag.Apply("-example:verbose")
+	fmt.Println(err)
+	// Output:
+	// -exmaple:new_parser matches no flag
+	// <nil>
+}
+
+// Patterns are bounded in size and cost; a refused pattern says which
+// bound it hit and is neither compiled nor cached.
+func ExampleCheckPattern() {
+	fmt.Println(dflag.CheckPattern("example:(verbose|new_parser)@"))
+	fmt.Println(dflag.CheckPattern("(.{1000})(.{1000})"))
+	// Output:
+	// <nil>
+	// dflag: pattern "(.{1000})(.{1000})" refused: pattern would compile to more than 2000 instructions (the limit): repetition counts multiply and add up, so (.{1000}) costs about 2,000; use * or + instead of large {n} counts
+}
+
+func ExampleWriteListJSON() {
+	dflag.WriteListJSON(os.Stdout, "example_breaker:")
+	// Output:
+	// [{"name":"example_breaker:recs@bounded.dev/dflag/example_test.go:84","kind":"example_breaker","flag":"recs","doc":"serve recommendations","file":"bounded.dev/dflag/example_test.go","line":84,"mode":"default","on":true,"activation":1,"unhook":0}]
+}

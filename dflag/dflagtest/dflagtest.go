@@ -1,11 +1,3 @@
-// Package dflagtest is test support for code that uses package dflag: a
-// clean environment and Init for TestMain, and activations, holds and
-// kind holds scoped to one test, undone by t.Cleanup, so that tests pass
-// in any order, repeated (go test -count=2 -shuffle=on), and whatever
-// DFLAG the developer's shell exports.
-//
-// The dflag registry is process-wide, so tests that switch flags must not
-// run in parallel with tests that look at the same flags.
 package dflagtest
 
 import (
