@@ -272,24 +272,56 @@ func truthy(v string) bool {
 }
 
 // sampledTraceparent reports whether a W3C traceparent header value
-// (version-traceid-parentid-flags) has the sampled flag set.
+// (version-traceid-parentid-flags) is one that the W3C trace context
+// propagator extracts as a valid remote span context with the sampled flag
+// set: lower-case hex fields of the right lengths, a version other than
+// ff, non-zero ids, and for version 00 nothing after the flags and no
+// reserved flag bit. FuzzSampledTraceparent holds it to the propagator's
+// own parser. It does not allocate.
 func sampledTraceparent(v string) bool {
 	v = strings.TrimSpace(v)
-	if len(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' || v[:2] == "ff" {
+	if len(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' {
 		return false
 	}
-	if v[:2] == "00" && len(v) != 55 {
+	if len(v) > 55 && v[55] != '-' {
 		return false
 	}
-	c := v[54] // low nibble of the flags byte
-	var n byte
+	version, ok := hexByte(v[0:2])
+	if !ok || version == 0xff || !hexID(v[3:35]) || !hexID(v[36:52]) {
+		return false
+	}
+	flags, ok := hexByte(v[53:55])
+	if !ok || version == 0 && (len(v) > 56 || flags > 3) {
+		return false
+	}
+	return flags&1 == 1
+}
+
+// hexByte decodes two lower-case hex digits.
+func hexByte(s string) (byte, bool) {
+	hi, ok1 := hexDigit(s[0])
+	lo, ok2 := hexDigit(s[1])
+	return hi<<4 | lo, ok1 && ok2
+}
+
+func hexDigit(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':
-		n = c - '0'
+		return c - '0', true
 	case 'a' <= c && c <= 'f':
-		n = c - 'a' + 10
-	default:
-		return false
+		return c - 'a' + 10, true
 	}
-	return n&1 == 1
+	return 0, false
+}
+
+// hexID reports whether s is lower-case hex and not all zeros.
+func hexID(s string) bool {
+	nonzero := false
+	for i := 0; i < len(s); i++ {
+		if _, ok := hexDigit(s[i]); !ok {
+			return false
+		}
+		nonzero = nonzero || s[i] != '0'
+	}
+	return nonzero
 }
