@@ -24,6 +24,9 @@ type engine struct {
 	// verified maps each site that Find confirmed to its two encodings.
 	// Apply writes nowhere else.
 	verified map[uintptr]*site
+	// sitesOf lists the verified sites of each target, for Find to look
+	// up the switched-off ones, which the index of calls does not hold.
+	sitesOf map[uintptr][]uintptr
 	// broken is set once the kernel refused an mprotect for good; Status
 	// returns it and Apply switches no call off after it.
 	broken error
@@ -38,7 +41,7 @@ type site struct {
 }
 
 func newEngine(arch isa) *engine {
-	return &engine{isa: arch, text: sync.OnceValues(locateText), verified: map[uintptr]*site{}}
+	return &engine{isa: arch, text: sync.OnceValues(locateText), verified: map[uintptr]*site{}, sitesOf: map[uintptr][]uintptr{}}
 }
 
 // std is the process's engine.
@@ -186,8 +189,8 @@ func (e *engine) candidates(r textRange, target uintptr) []uintptr {
 		}
 	}
 	n := uintptr(e.isa.siteLen())
-	for addr, s := range e.verified {
-		if s.target == target && r.contains(addr, n) && bytes.Equal(mem(addr, n), s.off[:n]) {
+	for _, addr := range e.sitesOf[target] {
+		if s := e.verified[addr]; r.contains(addr, n) && bytes.Equal(mem(addr, n), s.off[:n]) {
 			cands = append(cands, addr)
 		}
 	}
@@ -301,6 +304,7 @@ func (e *engine) record(addr, target uintptr, b []byte) {
 	copy(s.call[:], b)
 	e.isa.off(s.off[:n], b)
 	e.verified[addr] = s
+	e.sitesOf[target] = append(e.sitesOf[target], addr)
 }
 
 // What a verified site holds.
