@@ -65,6 +65,7 @@
 //	min=<duration>           only traces at least this long: 250ms, 1.5s, or
 //	                         a number of milliseconds
 //	request_id=<id>          only the trace of this request.id (X-Request-Id)
+//	sort=recent|longest      the most recent first (default) or the longest
 //	offset=<n>, limit=<n>    paging: skip n matches (at most 16777216); show
 //	                         n (1 to 200) a page
 //

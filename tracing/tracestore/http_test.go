@@ -188,6 +188,8 @@ func TestHandler(t *testing.T) {
 		{"?limit=100000", nil, 400},
 		{"?offset=-1", nil, 400},
 		{"?stauts=5xx", nil, 400},
+		{"?sort=shortest", nil, 400},
+		{"?sort=longest", nil, 200},
 		{"?route=a&route=b", nil, 400},
 		{"?status=5xx&min=1ms&route=/x&request_id=r&offset=3&limit=7&tracing=1", nil, 200},
 		{"", []string{"X-Forwarded-For", "203.0.113.9"}, 403},

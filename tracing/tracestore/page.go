@@ -110,7 +110,7 @@ type listView struct {
 	Refresh, JSON, Text string
 }
 
-type filterView struct{ Route, Status, Min, RequestID string }
+type filterView struct{ Route, Status, Min, RequestID, Sort string }
 
 type summaryRow struct {
 	Summary
@@ -132,7 +132,7 @@ func newListView(q query, limit, held int, r searchResult) listView {
 	v := listView{
 		Now: time.Now(), Held: held, Total: r.total, Routes: r.routes, Statuses: statusClasses,
 		Refresh: q.encode("html", q.offset), JSON: q.encode("json", q.offset), Text: q.encode("text", q.offset),
-		F: filterView{Route: q.filter.Route, Status: q.filter.Status, RequestID: q.filter.RequestID},
+		F: filterView{Route: q.filter.Route, Status: q.filter.Status, RequestID: q.filter.RequestID, Sort: q.filter.Sort},
 	}
 	if q.filter.MinDuration > 0 {
 		v.F.Min = q.filter.MinDuration.String()

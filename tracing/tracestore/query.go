@@ -31,7 +31,7 @@ type query struct {
 
 // queryParams are the parameters the handler knows; "tracing" is the
 // opt-in parameter of the tracing middleware, which may sit in front.
-var queryParams = []string{"format", "trace", "route", "status", "min", "request_id", "offset", "limit", "tracing"}
+var queryParams = []string{"format", "trace", "route", "status", "min", "request_id", "sort", "offset", "limit", "tracing"}
 
 // parseQuery parses the handler's query parameters. Every error says which
 // parameter is wrong and what it accepts; an unknown parameter is an error
@@ -40,7 +40,7 @@ func parseQuery(v url.Values) (query, error) {
 	var q query
 	for k, vs := range v {
 		if !slices.Contains(queryParams, k) {
-			return q, fmt.Errorf("unknown parameter %q: use %s", clip(k, 64), strings.Join(queryParams[:8], ", "))
+			return q, fmt.Errorf("unknown parameter %q: use %s", clip(k, 64), strings.Join(queryParams[:9], ", "))
 		}
 		if len(vs) > 1 {
 			return q, fmt.Errorf("parameter %q given %d times: give it once", k, len(vs))
@@ -83,6 +83,13 @@ func parseQuery(v url.Values) (query, error) {
 			return q, err
 		}
 		q.filter.MinDuration = d
+	}
+	switch s := v.Get("sort"); s {
+	case "", "recent":
+	case "longest":
+		q.filter.Sort = s
+	default:
+		return q, fmt.Errorf("sort %q: use %s", clip(s, 64), strings.Join(sortOrders, " or "))
 	}
 	var err error
 	if q.offset, err = intParam(v, "offset", 0, maxOffset); err != nil {
@@ -176,6 +183,9 @@ func (q query) encode(format string, offset int) string {
 	}
 	if q.filter.RequestID != "" {
 		v.Set("request_id", q.filter.RequestID)
+	}
+	if q.filter.Sort != "" {
+		v.Set("sort", q.filter.Sort)
 	}
 	if offset > 0 {
 		v.Set("offset", strconv.Itoa(offset))

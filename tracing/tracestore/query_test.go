@@ -60,7 +60,7 @@ func FuzzParseQuery(f *testing.F) {
 		"route=%2Fitems%2F%7Bid%7D&status=5xx&min=250ms&request_id=abc&offset=50&limit=50",
 		"status=ERROR", "status=6xx", "min=300", "min=1.5", "min=-1", "min=NaN", "min=1e400", "min=1h2m3s",
 		"offset=-1", "offset=99999999999999999999", "limit=0", "limit=201", "route=a&route=b", "stauts=5xx",
-		"tracing=1", "%zz", "route=" + strings.Repeat("x", 2000),
+		"tracing=1", "%zz", "sort=longest", "sort=recent", "sort=x", "route=" + strings.Repeat("x", 2000),
 	} {
 		f.Add(s)
 	}

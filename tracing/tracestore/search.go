@@ -21,7 +21,13 @@ type Filter struct {
 	// RequestID selects the trace whose root span's request.id (the
 	// middleware's X-Request-Id) is exactly RequestID.
 	RequestID string
+	// Sort orders the selection: "" or "recent", the most recently started
+	// first; "longest", the longest first.
+	Sort string
 }
+
+// Orders a [Filter] accepts.
+var sortOrders = []string{"recent", "longest"}
 
 // Status classes a [Filter] accepts.
 var statusClasses = []string{"1xx", "2xx", "3xx", "4xx", "5xx", "error", "ok"}
@@ -95,14 +101,33 @@ type searchResult struct {
 	routes []string // distinct routes of all traces held, sorted
 }
 
-func (s *Store) search(f Filter, offset, limit int, extras bool) searchResult {
-	type match struct {
-		start time.Time
-		e     *entry
+// match is a trace a filter selects; its entry is read under the store's
+// lock only.
+type match struct {
+	start time.Time
+	e     *entry
+}
+
+// points returns the chart's points of matches; the store's lock must be
+// held.
+func points(matches []match) []point {
+	out := make([]point, 0, len(matches))
+	for _, m := range matches {
+		p := point{id: m.e.id.String(), start: m.start, dur: m.e.end.Sub(m.e.start), err: m.e.errors > 0}
+		if len(m.e.spans) > 0 {
+			c, _ := m.e.spans[m.e.root].Attributes["http.response.status_code"].(int64)
+			p.code = int(min(max(c, 0), 999))
+		}
+		out = append(out, p)
 	}
+	return out
+}
+
+func (s *Store) search(f Filter, offset, limit int, extras bool) searchResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var matches []match
+	var r searchResult
 	var routes map[string]struct{}
 	if extras {
 		routes = make(map[string]struct{})
@@ -121,21 +146,21 @@ func (s *Store) search(f Filter, offset, limit int, extras bool) searchResult {
 	slices.SortStableFunc(matches, func(a, b match) int {
 		return cmp.Or(b.start.Compare(a.start), bytes.Compare(a.e.id[:], b.e.id[:]))
 	})
-	r := searchResult{total: len(matches)}
+	if extras { // the chart plots the most recent matches, whatever the order of the rows
+		r.points = points(matches[:min(len(matches), maxPoints)])
+	}
+	if f.Sort == "longest" {
+		slices.SortStableFunc(matches, func(a, b match) int {
+			return cmp.Compare(b.e.end.Sub(b.e.start), a.e.end.Sub(a.e.start))
+		})
+	}
 	offset = min(max(offset, 0), len(matches))
 	end := min(offset+max(limit, 0), len(matches))
+	r.total = len(matches)
 	for _, m := range matches[offset:end] {
 		r.rows = append(r.rows, m.e.summary())
 	}
 	if extras {
-		for _, m := range matches[:min(len(matches), maxPoints)] {
-			p := point{id: m.e.id.String(), start: m.start, dur: m.e.end.Sub(m.e.start), err: m.e.errors > 0}
-			if len(m.e.spans) > 0 {
-				c, _ := m.e.spans[m.e.root].Attributes["http.response.status_code"].(int64)
-				p.code = int(min(max(c, 0), 999))
-			}
-			r.points = append(r.points, p)
-		}
 		for rt := range routes {
 			r.routes = append(r.routes, rt)
 		}

@@ -205,6 +205,8 @@ func TestSearch(t *testing.T) {
 		{tracestore.Filter{Status: "ok"}, "ca"},
 		{tracestore.Filter{MinDuration: 50 * time.Millisecond}, "cb"},
 		{tracestore.Filter{RequestID: "req-a"}, "a"},
+		{tracestore.Filter{Sort: "longest"}, "bca"},
+		{tracestore.Filter{Sort: "longest", Route: "/items/{id}"}, "ba"},
 		{tracestore.Filter{Route: "/items/{id}", MinDuration: time.Millisecond, Status: "2xx"}, "a"},
 	} {
 		rows, total := s.Search(tc.f, 0, 10)
