@@ -211,13 +211,32 @@ func (a access) console() []admin.Option {
 	return []admin.Option{admin.WithLocal(), admin.WithBearerToken(a.token)}
 }
 
-// allow is the same rule as a function, for the trace page and /metrics.
+// allow is the same rule as a function, for the trace page and /metrics:
+// no browser request from another site, then a local client or the token.
 func (a access) allow() func(*http.Request) bool {
-	if a.token == "" {
-		return middleware.Loopback
+	var bearer func(*http.Request) bool
+	if a.token != "" {
+		bearer = middleware.BearerToken(a.token)
 	}
-	bearer := middleware.BearerToken(a.token)
-	return func(r *http.Request) bool { return middleware.Loopback(r) || bearer(r) }
+	return func(r *http.Request) bool {
+		if crossSite(r) {
+			return false
+		}
+		return middleware.Loopback(r) || bearer != nil && bearer(r)
+	}
+}
+
+// crossSite reports whether a browser says r comes from another site: a
+// Sec-Fetch-Site other than same-origin or none, or an Origin that is not
+// this server's.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	return origin != "" && origin != "http://"+r.Host && origin != "https://"+r.Host
 }
 
 // newHandler assembles the service: its routes and the debug endpoints

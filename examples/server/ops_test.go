@@ -153,8 +153,10 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("no %s in /metrics", name)
 		}
 	}
+	// The traced request's activation, and the two console changes (each
+	// flips the breaker).
 	if sum(m["dflag_operations_total"], "dflag_kind=request_tracing") < 1 ||
-		sum(m["dflag_operations_total"], "dflag_op=deactivate") < 1 || sum(m["dflag_flips_total"]) < 2 {
+		sum(m["dflag_operations_total"]) < 3 || sum(m["dflag_flips_total"]) < 3 {
 		t.Errorf("dflag_operations_total: %v, dflag_flips_total %v", m["dflag_operations_total"], m["dflag_flips_total"])
 	}
 	if sum(m["dflag_flags"], "dflag_kind=request_tracing") < 3 || sum(m["dflag_flags"], "dflag_kind=breaker") != 1 {
@@ -182,16 +184,30 @@ func TestMetrics(t *testing.T) {
 	}
 	checkInstanceID(t, info)
 
-	// /metrics is guarded like the rest: not for a proxied client.
-	req, _ := http.NewRequest("GET", srv.base+"/metrics", nil)
-	req.Header.Set("X-Forwarded-For", "203.0.113.7")
-	r2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2.Body.Close()
-	if r2.StatusCode != http.StatusForbidden {
-		t.Fatalf("proxied /metrics: %s", r2.Status)
+	// /metrics and /debug/traces are guarded like the console: not for a
+	// proxied client, a rebound Host or another site's page.
+	for _, path := range []string{"/metrics", "/debug/traces"} {
+		for _, hdr := range [][2]string{
+			{"X-Forwarded-For", "203.0.113.7"},
+			{"Host", "attacker.example"},
+			{"Sec-Fetch-Site", "cross-site"},
+			{"Origin", "http://attacker.example"},
+		} {
+			req, _ := http.NewRequest("GET", srv.base+path, nil)
+			if hdr[0] == "Host" {
+				req.Host = hdr[1]
+			} else {
+				req.Header.Set(hdr[0], hdr[1])
+			}
+			r2, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2.Body.Close()
+			if r2.StatusCode != http.StatusForbidden {
+				t.Errorf("%s with %s: %s, want 403", path, hdr, r2.Status)
+			}
+		}
 	}
 	if err := srv.stop(); err != nil {
 		t.Fatal(err)
