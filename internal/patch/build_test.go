@@ -35,6 +35,7 @@ func TestBuildModes(t *testing.T) {
 		{"cover", []string{"-cover"}, false},
 		{"trimpath-pie-stripped", []string{"-trimpath", "-buildmode=pie", "-ldflags=-s -w"}, false},
 		{"external-linker", []string{"-ldflags=-linkmode=external"}, true},
+		{"goamd64-v3", nil, false}, // VEX instructions in compiled Go
 	}
 	dir := t.TempDir()
 	for _, m := range modes {
@@ -52,6 +53,9 @@ func TestBuildModes(t *testing.T) {
 			if m.cgo {
 				build.Env = append(build.Environ(), "CGO_ENABLED=1")
 			}
+			if m.name == "goamd64-v3" {
+				build.Env = append(build.Environ(), "GOAMD64=v3")
+			}
 			if out, err := build.CombinedOutput(); err != nil {
 				t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
@@ -59,6 +63,9 @@ func TestBuildModes(t *testing.T) {
 			run := exec.Command(bin)
 			run.Env = append(run.Environ(), "GOCOVERDIR="+t.TempDir())
 			out, err := run.CombinedOutput()
+			if err != nil && strings.Contains(string(out), "microarchitecture support") {
+				t.Skipf("this CPU cannot run a %s build: %s", m.name, out)
+			}
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", m.name, err, out)
 			}

@@ -234,3 +234,21 @@ func TestConfirmRefusesUnwalkable(t *testing.T) {
 		runtime.KeepAlive(code)
 	}
 }
+
+// FuzzInstLen: the decoder never panics, and a length it reports is that
+// of a whole instruction inside the code (1 to 15 bytes).
+func FuzzInstLen(f *testing.F) {
+	for _, v := range vexVectors {
+		b, _ := hex.DecodeString(strings.ReplaceAll(v[0], " ", ""))
+		f.Add(b)
+	}
+	f.Add([]byte{0xF3, 0x0F, 0x1E, 0xFA})
+	f.Add([]byte{0x67, 0xC4, 0xE3, 0x7D, 0x18, 0x44, 0x24})
+	f.Add([]byte{0xE8, 1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, code []byte) {
+		n, err := (amd64{}).instLen(code)
+		if err == nil && (n < 1 || n > 15 || n > len(code)) {
+			t.Fatalf("instLen(% x) = %d", code, n)
+		}
+	})
+}
