@@ -28,7 +28,7 @@
 //	[Response]  {"dry_run":true,"owner":"console:127.0.0.1","held":["+re"],"matched":3,
 //	             "results":[{"op":"activate","pattern":"re","matched":3}],
 //	             "warnings":["deactivate \"breakr:\" matched no flag"]}
-//	[Change]    {"time":"2026-12-01T09:00:00Z","who":"127.0.0.1:51000","results":[...],
+//	[Change]    {"time":"2026-12-01T09:00:00Z","who":"console:127.0.0.1 (127.0.0.1:51000)","results":[...],
 //	             "matched":3,"warnings":[...]}
 //	errors      {"error":"what went wrong and what to do"}
 //
@@ -79,8 +79,8 @@
 //	404  no such path, or name= names no record; 405 wrong method (with Allow)
 //	409  the operator's hold cannot be made (its owner name is taken by
 //	     another hold of the program's)
-//	413  body over [WithMaxBodyBytes], a spec of more than [WithMaxTerms] terms,
-//	     or an operator's hold over [MaxHoldTerms] terms
+//	413  body over WithMaxBodyBytes, a spec of more than WithMaxTerms terms,
+//	     or an operator's hold over MaxHoldTerms terms
 //	415  a POST body that is not application/x-www-form-urlencoded
 //	429  over a rate limit (with Retry-After): changes are charged per term,
 //	     listings per request
