@@ -104,7 +104,8 @@ func TestHandler(t *testing.T) {
 	tp := newProvider(s)
 	id := record(t, tp, "GET /items/{id}")
 	id2 := record(t, tp, "POST /orders")
-	srv := httptest.NewServer(s.Handler())
+	var logs strings.Builder
+	srv := httptest.NewServer(s.Handler(tracestore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
 	defer srv.Close()
 
 	// The list: one row per trace, most recent first, and a point each in
@@ -211,6 +212,10 @@ func TestHandler(t *testing.T) {
 	}
 	if s.Len() != 2 {
 		t.Fatalf("the requests changed the store: %d traces", s.Len())
+	}
+	// Refusals are logged, once each, with why; bad queries are not.
+	if n := strings.Count(logs.String(), "tracestore: request refused"); n != 2 || !strings.Contains(logs.String(), "X-Forwarded-For") {
+		t.Errorf("%d refusals logged:\n%s", n, logs.String())
 	}
 }
 
