@@ -30,9 +30,6 @@ var (
 	changeBuf []engine.Change
 )
 
-// patchStatus is engine.Status; tests replace it.
-var patchStatus = engine.Status
-
 // OptCalls registers every direct call to fn in the running program (the
 // executable, or the library under -buildmode=c-shared) as an Opt record:
 // the calls run until [Init], then are switched off until the record is
@@ -104,7 +101,7 @@ func DefaultCalls(kind, name string, fn any, doc ...string) (int, error) {
 // again. Without patching, [OptCalls] and [DefaultCalls] fail and every
 // call keeps running, which both constructors allow.
 func PatchStatus() error {
-	if err := patchStatus(); err != nil {
+	if err := engine.Status(); err != nil {
 		return fmt.Errorf("dflag: call sites cannot be patched, calls keep running: %w", err)
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"bounded.dev/dflag"
 	"bounded.dev/internal/patch"
 	"bounded.dev/internal/patch/seccomp"
+	"golang.org/x/sys/unix"
 )
 
 // Each test patches its own target so that the tests stay independent.
@@ -673,5 +674,52 @@ func TestCallSitesMethodWrapper(t *testing.T) {
 	callViaIface()
 	if wrapHits.Load() != before+10000 {
 		t.Error("the interface call did not resume")
+	}
+}
+
+//go:noinline
+func unavailableTarget() {}
+
+//go:noinline
+func callUnavailable() { unavailableTarget() }
+
+//go:noinline
+func brokenTarget() {}
+
+//go:noinline
+func callBroken() { brokenTarget() }
+
+// TestCallSitesUnavailable registers call sites in a child process whose
+// seccomp filter refuses to make code writable: the first refused switch
+// breaks the engine, PatchStatus says why, and a later registration fails
+// and registers nothing.
+func TestCallSitesUnavailable(t *testing.T) {
+	if !seccomp.Child(t) {
+		return
+	}
+	callUnavailable()
+	callBroken()
+	if err := seccomp.Install(seccomp.Rule{Write: true}); err != nil {
+		t.Skipf("cannot install a seccomp filter here: %v", err)
+	}
+	// Registered after Init, the Opt site is switched off at once: refused.
+	n, err := dflag.OptCalls("cs_broken", "x", brokenTarget)
+	if n != 1 || !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "keep calling") {
+		t.Errorf("OptCalls under the filter = %d, %v; want 1 registered and EPERM", n, err)
+	}
+	if states, _ := dflag.List("cs_broken:"); len(states) != 1 || !states[0].On {
+		t.Errorf("the refused Opt site: %+v, want On (the call runs)", states)
+	}
+
+	err = dflag.PatchStatus()
+	if err == nil || !strings.Contains(err.Error(), "keep running") || !errors.Is(err, patch.ErrMprotect) || !errors.Is(err, unix.EPERM) {
+		t.Errorf("PatchStatus = %v", err)
+	}
+	n, err = dflag.OptCalls("cs_unavailable", "x", unavailableTarget)
+	if n != 0 || !errors.Is(err, unix.EPERM) {
+		t.Errorf("OptCalls = %d, %v; want the reason", n, err)
+	}
+	if states, _ := dflag.List("cs_unavailable:"); len(states) != 0 {
+		t.Errorf("records registered: %v", states)
 	}
 }
