@@ -293,3 +293,44 @@ func TestReadPathsInline(t *testing.T) {
 		t.Error("readSlow inlines: the barrier path should stay out of line")
 	}
 }
+
+// TestBaselinesDoNotTear: the comparison tables that allow concurrent
+// batches (seqlock, rwmutex, copy-on-write) never return a half-applied
+// row while a writer applies batches.
+func TestBaselinesDoNotTear(t *testing.T) {
+	type table interface {
+		Read(int) stm.Row
+		Apply([]stm.Update)
+	}
+	for name, tab := range map[string]table{
+		"seqlock": stm.NewSeqlock(8),
+		"rwmutex": stm.NewLocked(8),
+		"cow":     stm.NewCOW(8),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stop atomic.Bool
+			var reads, tornReads atomic.Int64
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := 0; !stop.Load(); i++ {
+					if torn([]stm.Row{tab.Read(i % 8)}) {
+						tornReads.Add(1)
+					}
+					reads.Add(1)
+				}
+			}()
+			for b := 1; b <= 2000 || reads.Load() < 10000; b++ {
+				tab.Apply(batch(8, uint64(b)))
+				if b%64 == 0 {
+					runtime.Gosched() // let the reader run on one processor too
+				}
+			}
+			stop.Store(true)
+			<-done
+			if n := tornReads.Load(); n != 0 || reads.Load() == 0 {
+				t.Fatalf("%d of %d reads torn", n, reads.Load())
+			}
+		})
+	}
+}
