@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"bounded.dev/dflag"
+	"bounded.dev/dflag/dflagtest"
 	"bounded.dev/middleware"
 	"bounded.dev/tracing"
 	"github.com/google/uuid"
@@ -34,15 +34,7 @@ import (
 // advice is a request_tracing hook of this test, as a handler would have.
 var advice *dflag.Flag = tracing.Kind.Opt("middleware_test", "advice in the test handlers")
 
-func TestMain(m *testing.M) {
-	// The tests do not depend on the ambient startup terms.
-	os.Unsetenv("DFLAG")
-	os.Unsetenv("DFLAG_FILE")
-	if err := dflag.Init(); err != nil {
-		panic(err)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { dflagtest.Main(m) } // clean environment, then Init
 
 // fixture is a test server behind the middleware, with its own tracer
 // provider and in-memory exporter.

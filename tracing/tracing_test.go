@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"bounded.dev/dflag"
+	"bounded.dev/dflag/dflagtest"
 	"bounded.dev/tracing"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -22,15 +22,7 @@ import (
 
 var testAdvice *dflag.Flag = tracing.Kind.Opt("tracing_test", "advice of the tests")
 
-func TestMain(m *testing.M) {
-	// The tests do not depend on the ambient startup terms.
-	os.Unsetenv("DFLAG")
-	os.Unsetenv("DFLAG_FILE")
-	if err := dflag.Init(); err != nil {
-		panic(err)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { dflagtest.Main(m) } // clean environment, then Init
 
 func newProvider(t *testing.T) (*sdktrace.TracerProvider, *tracetest.InMemoryExporter) {
 	exp := tracetest.NewInMemoryExporter()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bounded.dev/dflag"
+	"bounded.dev/dflag/dflagtest"
 	"bounded.dev/tracing"
 	"github.com/google/uuid"
 	"github.com/prometheus/common/expfmt"
@@ -23,8 +24,9 @@ import (
 
 func TestMain(m *testing.M) {
 	// The tests do not depend on the ambient startup terms or exporters.
-	for _, k := range []string{"DFLAG", "DFLAG_FILE", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
-		"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+	// run calls dflag.Init itself.
+	for _, k := range append(dflagtest.Env, "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+		"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT") {
 		os.Unsetenv(k)
 	}
 	os.Exit(m.Run())
