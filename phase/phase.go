@@ -33,8 +33,8 @@ type Phase struct {
 	mu      sync.Mutex
 	open    int    // windows open
 	release func() // the dflag hold while open > 0
-	gen     uint64 // increments when the advice is switched on
-	synced  uint64 // the gen whose grace period has completed
+	gen     uint64        // increments when the advice is switched on
+	synced  atomic.Uint64 // the latest gen whose grace period has completed
 }
 
 // phases maps a name to its one Phase; the two of the common case are
@@ -114,17 +114,15 @@ func (p *Phase) enter() {
 		p.gen++
 	}
 	p.open++
-	gen, synced := p.gen, p.synced == p.gen
+	gen := p.gen
 	p.mu.Unlock()
-	if synced {
+	if p.synced.Load() == gen {
 		return
 	}
 	Synchronize()
-	p.mu.Lock()
-	if p.gen == gen {
-		p.synced = gen
-	}
-	p.mu.Unlock()
+	// gen is still current: it changes only after every window, this one
+	// included, has exited.
+	p.synced.Store(gen)
 }
 
 // exit closes a window; the last one drops the hold.
