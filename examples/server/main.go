@@ -211,7 +211,14 @@ func (a access) console() []admin.Option {
 	return []admin.Option{admin.WithLocal(), admin.WithBearerToken(a.token)}
 }
 
-// allow is the same rule as a function, for the trace page and /metrics:
+func (a access) traces() []tracestore.HandlerOption {
+	if a.token == "" {
+		return nil // the default: tracestore.WithLocal()
+	}
+	return []tracestore.HandlerOption{tracestore.WithLocal(), tracestore.WithBearerToken(a.token)}
+}
+
+// allow is the same rule as a function, for /metrics:
 // no browser request from another site, then a local client or the token.
 func (a access) allow() func(*http.Request) bool {
 	var bearer func(*http.Request) bool
@@ -245,7 +252,8 @@ func crossSite(r *http.Request) bool {
 func newHandler(logger *slog.Logger, tel *telemetry, base string, acc access) http.Handler {
 	mux := http.NewServeMux()
 	newService(logger, base).routes(mux)
-	mux.Handle("GET /debug/traces", tel.store.Handler(tracestore.WithAuthorize(acc.allow())))
+	mux.Handle("GET /debug/traces", tel.store.Handler(append([]tracestore.HandlerOption{
+		tracestore.WithLogger(logger)}, acc.traces()...)...))
 	mux.Handle("/debug/dflag/", admin.Handler(append([]admin.Option{
 		admin.WithPrefix("/debug/dflag/"), admin.WithLogger(logger)}, acc.console()...)...))
 	mux.Handle("GET /metrics", guarded(acc.allow(), tel.metrics))

@@ -322,3 +322,45 @@ func TestShutdownErrorReported(t *testing.T) {
 		t.Fatalf("stderr:\n%s", log)
 	}
 }
+
+// TestToken: -token admits a client that is not local (here, one behind a
+// proxy) on all four surfaces alike, opt-in, /debug/traces, /metrics and
+// the console, and local clients stay admitted.
+func TestToken(t *testing.T) {
+	srv := start(t, "-token", "s3cret")
+	call := func(path string, hdr ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.base+path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	proxied := []string{"X-Forwarded-For", "203.0.113.7"}
+	withToken := append([]string{"Authorization", "Bearer s3cret"}, proxied...)
+	for _, c := range []struct {
+		name string
+		hdr  []string
+		ok   bool
+	}{
+		{"local", nil, true},
+		{"proxied", proxied, false},
+		{"proxied with the token", withToken, true},
+		{"proxied with another token", []string{"Authorization", "Bearer s3cre", "X-Forwarded-For", "203.0.113.7"}, false},
+	} {
+		traced := call("/items/5?tracing=1", c.hdr...).Header.Get("Traceresponse") != ""
+		traces := call("/debug/traces", c.hdr...).StatusCode == 200
+		metrics := call("/metrics", c.hdr...).StatusCode == 200
+		consoleOK := call("/debug/dflag/flags?pattern=breaker:", c.hdr...).StatusCode == 200
+		if traced != c.ok || traces != c.ok || metrics != c.ok || consoleOK != c.ok {
+			t.Errorf("%s: traced %v, /debug/traces %v, /metrics %v, console %v; want all %v",
+				c.name, traced, traces, metrics, consoleOK, c.ok)
+		}
+	}
+}
