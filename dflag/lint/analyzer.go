@@ -13,6 +13,7 @@ import (
 const (
 	DflagPath  = "bounded.dev/dflag"
 	AspectPath = "bounded.dev/aspect"
+	PhasePath  = "bounded.dev/phase"
 )
 
 // Analyzer reports misuses of package dflag; see the package documentation.

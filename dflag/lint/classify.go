@@ -74,8 +74,8 @@ func classify(pass *analysis.Pass, call *ast.CallExpr) *callInfo {
 			return nil
 		}
 		return ci
-	case pkg == AspectPath && sig.Recv() == nil && isKindConstructor(sig):
-		return &callInfo{role: roleKindOnly, name: "aspect." + fn.Name(), kindArg: 0, nameArg: -1, fnArg: -1, docArg: -1, skipArg: -1}
+	case (pkg == AspectPath || pkg == PhasePath) && sig.Recv() == nil && isKindConstructor(sig):
+		return &callInfo{role: roleKindOnly, name: fn.Pkg().Name() + "." + fn.Name(), kindArg: 0, nameArg: -1, fnArg: -1, docArg: -1, skipArg: -1}
 	}
 	var f constructorFact
 	if pass.ImportObjectFact(fn, &f) {
@@ -86,20 +86,25 @@ func classify(pass *analysis.Pass, call *ast.CallExpr) *callInfo {
 }
 
 // isAspectKind reports whether t is aspect.Kind or *aspect.Kind.
-func isAspectKind(t types.Type) bool {
-	if p, ok := t.(*types.Pointer); ok {
-		t = p.Elem()
-	}
-	n, ok := types.Unalias(t).(*types.Named)
-	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == AspectPath && n.Obj().Name() == "Kind"
-}
+func isAspectKind(t types.Type) bool { return isNamed(t, AspectPath, "Kind") }
 
-// isKindConstructor reports whether an aspect function takes the kind
-// first and returns a Kind, as aspect.New("request_tracing") does.
+// isKindConstructor reports whether an aspect or phase function takes the
+// kind first and returns a Kind or a Phase, as aspect.New("request_tracing"),
+// phase.Kind("stm") and phase.Of("stm") do.
 func isKindConstructor(sig *types.Signature) bool {
 	if sig.Params().Len() == 0 || sig.Results().Len() == 0 {
 		return false
 	}
 	b, ok := sig.Params().At(0).Type().Underlying().(*types.Basic)
-	return ok && b.Kind() == types.String && isAspectKind(sig.Results().At(0).Type())
+	res := sig.Results().At(0).Type()
+	return ok && b.Kind() == types.String && (isAspectKind(res) || isNamed(res, PhasePath, "Phase"))
+}
+
+// isNamed reports whether t is the named type pkg.name or a pointer to it.
+func isNamed(t types.Type, pkg, name string) bool {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == pkg && n.Obj().Name() == name
 }

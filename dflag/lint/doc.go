@@ -50,7 +50,11 @@
 // With -list, it reports nothing and instead prints every flag declaration
 // as kind:name@file:line followed by its constructor and docstring, where
 // file is import-path-qualified as the running program names it: the audit
-// for stale flags that the C library's article recommends.
+// for stale flags that the C library's article recommends. A kind is
+// resolved when it is a constant argument of the constructor, of the kind
+// receiver (aspect.New("k").Opt, phase.Kind(phase.STM).Opt,
+// phase.Of(phase.STM).Kind().Opt), or of the initializer of the
+// package-level variable the receiver names; otherwise it prints as "?".
 //
 // The command bounded.dev/cmd/dflaglint runs it standalone or under go vet.
 package lint

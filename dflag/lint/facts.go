@@ -94,7 +94,7 @@ func exportKinds(pass *analysis.Pass) {
 						continue
 					}
 					ci := classify(pass, call)
-					if ci == nil || ci.role != roleKindOnly || !strings.HasPrefix(ci.name, "aspect.") {
+					if !isKindCall(ci) {
 						continue
 					}
 					kind, ok := stringArg(pass, call, ci.kindArg)

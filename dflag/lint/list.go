@@ -81,8 +81,10 @@ func list(pass *analysis.Pass, call *ast.CallExpr, ci *callInfo) {
 	}
 }
 
-// receiverKind resolves the kind of an aspect receiver that names a
-// package-level variable initialised by an aspect kind constructor.
+// receiverKind resolves the kind of an aspect receiver that is a call of
+// a kind constructor with a constant kind (phase.Kind(phase.STM)), the Kind
+// of such a phase (phase.Of(phase.STM).Kind()), or names a package-level
+// variable initialised by one.
 func receiverKind(pass *analysis.Pass, recv ast.Expr) (string, bool) {
 	e := ast.Unparen(recv)
 	if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.AND {
@@ -90,6 +92,17 @@ func receiverKind(pass *analysis.Pass, recv ast.Expr) (string, bool) {
 	}
 	var id *ast.Ident
 	switch x := e.(type) {
+	case *ast.CallExpr:
+		if ci := classify(pass, x); isKindCall(ci) {
+			return stringArg(pass, x, ci.kindArg)
+		}
+		// p.Kind() on a phase: the phase's name is its kind.
+		if sel, ok := ast.Unparen(x.Fun).(*ast.SelectorExpr); ok && sel.Sel.Name == "Kind" && len(x.Args) == 0 {
+			if s, ok := pass.TypesInfo.Selections[sel]; ok && isNamed(s.Recv(), PhasePath, "Phase") {
+				return receiverKind(pass, sel.X)
+			}
+		}
+		return "", false
 	case *ast.Ident:
 		id = x
 	case *ast.SelectorExpr:
@@ -128,4 +141,10 @@ func exprString(pass *analysis.Pass, e ast.Expr) string {
 		return "?"
 	}
 	return b.String()
+}
+
+// isKindCall reports whether ci is a call of a kind constructor, such as
+// aspect.New or phase.Kind.
+func isKindCall(ci *callInfo) bool {
+	return ci != nil && ci.role == roleKindOnly && (strings.HasPrefix(ci.name, "aspect.") || strings.HasPrefix(ci.name, "phase."))
 }

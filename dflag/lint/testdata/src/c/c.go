@@ -5,6 +5,7 @@ import (
 
 	"bounded.dev/aspect"
 	"bounded.dev/dflag"
+	"bounded.dev/phase"
 )
 
 var tracing = aspect.New("request_tracing") // want tracing:`kind "request_tracing"`
@@ -31,3 +32,18 @@ func init() {
 	dflag.OptCalls("breaker", "free", free, "nop free")
 	tracing.DefaultCalls("calls", b.Noinline)
 }
+
+var stm = phase.Kind(phase.STM) // want stm:`kind "stm"`
+
+var (
+	eight = aspect.New("direct").Opt("eight")
+	nine  = phase.Kind(phase.STM).Opt("nine")
+	ten   = stm.Default("ten")
+)
+
+var steady = phase.Of(phase.SteadyState) // want steady:`kind "steady_state"`
+
+var (
+	eleven = phase.Of(phase.SteadyState).Kind().Opt("eleven")
+	twelve = steady.Kind().Feature("twelve")
+)
