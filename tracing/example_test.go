@@ -66,3 +66,31 @@ func ExampleNewLogHandler() {
 	// Output:
 	// cache miss DEBUG
 }
+
+// The helpers do nothing for a context that did not opt in, and record for
+// one that did: Start gives a child span, AddEvent an event on it.
+func ExampleStart() {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+
+	load := func(ctx context.Context) {
+		ctx, span := tracing.Start(ctx, "load item")
+		defer span.End()
+		tracing.AddEvent(ctx, "cache miss", attribute.Int("item.id", 42))
+	}
+
+	load(context.Background()) // not traced: a no-op span, nothing recorded
+
+	ctx, end := tracing.Begin(context.Background())
+	ctx, root := tp.Tracer("example").Start(ctx, "request")
+	load(ctx)
+	root.End()
+	end()
+
+	for _, s := range exp.GetSpans() {
+		fmt.Println(s.Name, len(s.Events))
+	}
+	// Output:
+	// load item 1
+	// request 0
+}
