@@ -142,7 +142,7 @@ func (b *Bridge) run() {
 		}
 	}()
 	wait := backoffDelay{min: 50 * time.Millisecond, max: b.cfg.MaxBackoff}
-	lastNag := time.Now()
+	var lastNag time.Time
 	for b.ctx.Err() == nil {
 		began := time.Now()
 		err := b.session(&wait)
@@ -150,9 +150,8 @@ func (b *Bridge) run() {
 			return
 		}
 		b.setDisconnected(err)
-		if time.Since(lastNag) > 30*time.Second {
+		if st := b.Status(); st.Age > 30*time.Second && time.Since(lastNag) > 30*time.Second {
 			lastNag = time.Now()
-			st := b.Status()
 			b.log.Warn("fleet: still not connected to etcd; keeping the last state", "age", st.Age.Round(time.Second).String(), "keys", len(st.Keys), "err", err)
 		}
 		select {
