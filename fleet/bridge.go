@@ -83,6 +83,13 @@ func Start(ctx context.Context, cfg Config) (*Bridge, error) {
 		b.cancel()
 		return nil, err
 	}
+	if len(r.plain) > 0 {
+		msg := "fleet: plain-text connection to etcd off this machine (-etcd-insecure-plaintext): anyone on the path can read and forge the flag state"
+		if cfg.Password != "" {
+			msg += ", and read the etcd password"
+		}
+		b.log.Warn(msg, "endpoints", strings.Join(r.plain, ","))
+	}
 	b.loadState()
 	go b.run()
 	return b, nil

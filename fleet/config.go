@@ -205,6 +205,7 @@ type resolved struct {
 	endpoints []endpoint
 	prefix    string
 	tls       *tls.Config
+	plain     []string // plain-text endpoints off the machine, allowed by InsecurePlaintext
 }
 
 // resolve checks c: endpoints are well formed, TLS files load, and no
@@ -235,6 +236,7 @@ func (c *Config) resolve() (*resolved, error) {
 		return nil, fmt.Errorf("fleet: refusing a plain-text connection to etcd at %s, which is not a loopback address: "+
 			"give a CA certificate (-etcd-cacert, %s) for TLS, or -etcd-insecure-plaintext to accept it", strings.Join(plainRemote, ", "), EnvCACert)
 	}
+	r.plain = plainRemote
 	if (c.Cert == "") != (c.Key == "") && c.TLS == nil {
 		return nil, errors.New("fleet: a client certificate needs both -etcd-cert and -etcd-key")
 	}

@@ -2,10 +2,12 @@ package fleet
 
 import (
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseEndpoint(t *testing.T) {
@@ -149,5 +151,21 @@ func TestStartWithoutEndpointsIsOff(t *testing.T) {
 	}
 	if err := b.WaitSynced(t.Context()); err == nil {
 		t.Error("WaitSynced on a nil bridge succeeded")
+	}
+}
+
+func TestInsecurePlaintextIsLogged(t *testing.T) {
+	lg := &syncLog{}
+	b, err := Start(t.Context(), Config{
+		Endpoints: []string{"192.0.2.1:2379"}, InsecurePlaintext: true,
+		Username: "u", Password: "p", DialTimeout: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(lg, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if s := lg.String(); !strings.Contains(s, "plain-text connection to etcd off this machine") || !strings.Contains(s, "password") {
+		t.Errorf("log:\n%s", s)
 	}
 }
