@@ -286,15 +286,17 @@ func sampledTraceparent(v string) bool {
 	if len(v) > 55 && v[55] != '-' {
 		return false
 	}
-	version, ok := hexByte(v[0:2])
-	if !ok || version == 0xff || !hexID(v[3:35]) || !hexID(v[36:52]) {
-		return false
-	}
+	// The flags first: most traceparents a service sees are not sampled,
+	// and those are answered without reading the ids.
 	flags, ok := hexByte(v[53:55])
-	if !ok || version == 0 && (len(v) > 56 || flags > 3) {
+	if !ok || flags&1 == 0 {
 		return false
 	}
-	return flags&1 == 1
+	version, ok := hexByte(v[0:2])
+	if !ok || version == 0xff || version == 0 && (len(v) > 56 || flags > 3) {
+		return false
+	}
+	return hexID(v[3:35]) && hexID(v[36:52])
 }
 
 // hexByte decodes two lower-case hex digits.
