@@ -152,7 +152,7 @@ func (h *Hold) Release() error {
 func (h *Hold) replaceLocked(terms []string, parsed []term, op Op) Event {
 	next := make(map[*Flag]holdBits)
 	for _, t := range parsed {
-		for _, f := range candidates("", t.m) {
+		for f := range candidates("", t.m) {
 			if t.m.match(f.full) {
 				next[f] |= t.op.holdBit()
 			}

@@ -105,7 +105,7 @@ func List(pattern string) ([]State, error) {
 	}
 	reg.mu.Lock()
 	var fs []*Flag
-	for _, f := range candidates("", m) {
+	for f := range candidates("", m) {
 		if m.match(f.full) {
 			fs = append(fs, f)
 		}

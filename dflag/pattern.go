@@ -3,6 +3,7 @@ package dflag
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -19,71 +20,178 @@ import (
 // first, so a record that cannot match costs a string comparison, and a
 // pattern that is all literal needs no regexp at all.
 type matcher struct {
-	prefix   string         // every matching name starts with prefix
-	complete bool           // the pattern is prefix itself: no regexp needed
-	re       *regexp.Regexp // \A(?:pattern), in Perl syntax so that \A anchors for real
-	size     int            // estimated bytes held, for the cache's bound
+	// alts are literals such that every matching name starts with one of
+	// them, sorted; a complete alt is a whole branch of the pattern, so a
+	// name that starts with it matches without the regexp. Nil means no
+	// literal is known: every name is a candidate.
+	alts []alt
+	// runs are the shortest alts (none a prefix of another): the runs of
+	// the sorted index that candidates walks.
+	runs []string
+	re   *regexp.Regexp // \A(?:pattern), in Perl syntax so that \A anchors for real
+	size int            // estimated bytes held, for the cache's bound
 }
 
-// candidates returns the records that m can match within kind (every kind
-// when kind is ""; m nil matches every record of kind): the run of the
-// name-sorted index that starts with m's literal prefix, or kind's records
+// alt is one literal a match can start with.
+type alt struct {
+	s        string
+	complete bool // the branch is s itself
+}
+
+// maxAlts bounds the literals tracked per pattern: "(a|b|c):x" has three,
+// "[0-9][0-9]" a hundred, which is too many to be worth it.
+const maxAlts = 16
+
+// setAlts records the literals of the pattern re.
+func (m *matcher) setAlts(re *syntax.Regexp) {
+	alts := prefixes(re, true)
+	slices.SortFunc(alts, func(a, b alt) int { return strings.Compare(a.s, b.s) })
+	alts = slices.Compact(alts)
+	for _, a := range alts {
+		if a.s == "" {
+			if a.complete {
+				m.alts = []alt{a} // matches every name
+			}
+			return // no literal to skip records with
+		}
+	}
+	m.alts = alts
+	for _, a := range alts { // sorted: a prefix comes before its extensions
+		if n := len(m.runs); n == 0 || !strings.HasPrefix(a.s, m.runs[n-1]) {
+			m.runs = append(m.runs, a.s)
+		}
+	}
+}
+
+// prefixes returns literals such that every match of re starts with one of
+// them. atStart says that re is matched at offset 0, where ^ holds.
+func prefixes(re *syntax.Regexp, atStart bool) []alt {
+	unknown := []alt{{}}
+	switch re.Op {
+	case syntax.OpEmptyMatch:
+		return []alt{{complete: true}}
+	case syntax.OpBeginText, syntax.OpBeginLine:
+		return []alt{{complete: atStart}}
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return unknown
+		}
+		return []alt{{string(re.Rune), true}}
+	case syntax.OpCharClass:
+		var out []alt
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(out) == maxAlts {
+					return unknown
+				}
+				out = append(out, alt{string(r), true})
+			}
+		}
+		return out
+	case syntax.OpCapture:
+		return prefixes(re.Sub[0], atStart)
+	case syntax.OpAlternate:
+		var out []alt
+		for _, sub := range re.Sub {
+			out = append(out, prefixes(sub, atStart)...)
+			if len(out) > maxAlts {
+				return unknown
+			}
+		}
+		return out
+	case syntax.OpConcat:
+		cur := []alt{{complete: true}}
+		for _, sub := range re.Sub {
+			var next []alt
+			grew := false
+			for _, a := range cur {
+				if !a.complete {
+					next = append(next, a)
+					continue
+				}
+				grew = true
+				for _, p := range prefixes(sub, atStart && a.s == "") {
+					next = append(next, alt{a.s + p.s, p.complete})
+				}
+			}
+			if !grew {
+				break
+			}
+			if len(next) > maxAlts {
+				for i := range cur {
+					cur[i].complete = false // what follows is not tracked
+				}
+				break
+			}
+			cur = next
+		}
+		return cur
+	}
+	return unknown
+}
+
+// candidates yields the records that m can match within kind (every kind
+// when kind is ""; m nil matches every record of kind): the runs of the
+// name-sorted index that start with one of m's literals, or kind's records
 // if they are fewer. Callers still check the kind and m.match. reg.mu must
 // be held.
-func candidates(kind string, m *matcher) []*Flag {
+func candidates(kind string, m *matcher) iter.Seq[*Flag] {
 	all := reg.all
 	if kind != "" {
 		all = reg.byKind[kind]
 	}
-	if m == nil || m.prefix == "" {
-		return all
+	if m == nil || len(m.runs) == 0 {
+		return slices.Values(all)
 	}
-	// Names with the prefix are contiguous in the sorted index.
+	if len(m.runs) == 1 {
+		if run := prefixRun(m.runs[0]); len(run) < len(all) {
+			return slices.Values(run)
+		}
+		return slices.Values(all)
+	}
+	runs := make([][]*Flag, len(m.runs))
+	total := 0
+	for i, p := range m.runs {
+		runs[i] = prefixRun(p)
+		total += len(runs[i])
+	}
+	if total >= len(all) {
+		return slices.Values(all)
+	}
+	return func(yield func(*Flag) bool) {
+		for _, run := range runs {
+			for _, f := range run {
+				if !yield(f) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// prefixRun returns the records whose names start with p: they are
+// contiguous in the sorted index. reg.mu must be held.
+func prefixRun(p string) []*Flag {
 	s := reg.sorted
-	lo, _ := slices.BinarySearchFunc(s, m.prefix, func(f *Flag, p string) int { return strings.Compare(f.full, p) })
-	n := sort.Search(len(s)-lo, func(i int) bool { return !strings.HasPrefix(s[lo+i].full, m.prefix) })
-	if run := s[lo : lo+n]; len(run) < len(all) {
-		return run
-	}
-	return all
+	lo, _ := slices.BinarySearchFunc(s, p, func(f *Flag, p string) int { return strings.Compare(f.full, p) })
+	n := sort.Search(len(s)-lo, func(i int) bool { return !strings.HasPrefix(s[lo+i].full, p) })
+	return s[lo : lo+n]
 }
 
 // match reports whether the pattern matches a prefix of name.
 func (m *matcher) match(name string) bool {
-	if len(name) < len(m.prefix) || name[:len(m.prefix)] != m.prefix {
-		return false
+	if m.alts == nil {
+		return m.re.MatchString(name)
 	}
-	return m.complete || m.re.MatchString(name)
-}
-
-// literalPrefix returns the literal that every match of re starts with, and
-// whether re matches exactly that literal. atStart says that re is matched
-// at offset 0, where ^ always holds.
-func literalPrefix(re *syntax.Regexp, atStart bool) (prefix string, complete bool) {
-	switch re.Op {
-	case syntax.OpEmptyMatch:
-		return "", true
-	case syntax.OpBeginText, syntax.OpBeginLine:
-		return "", atStart
-	case syntax.OpLiteral:
-		if re.Flags&syntax.FoldCase != 0 {
-			return "", false
-		}
-		return string(re.Rune), true
-	case syntax.OpCapture:
-		return literalPrefix(re.Sub[0], atStart)
-	case syntax.OpConcat:
-		var b strings.Builder
-		for _, sub := range re.Sub {
-			p, c := literalPrefix(sub, atStart && b.Len() == 0)
-			b.WriteString(p)
-			if !c {
-				return b.String(), false
+	for _, a := range m.alts {
+		if strings.HasPrefix(name, a.s) {
+			if a.complete {
+				return true
 			}
+			return m.re.MatchString(name)
 		}
-		return b.String(), true
 	}
-	return "", false
+	return false
 }
 
 // compile returns the matcher for pattern, a POSIX extended regular
@@ -121,16 +229,18 @@ func build(pattern string) (*matcher, error) {
 	if n := cost(re); n > MaxPatternCost {
 		return nil, &limitError{fmt.Sprintf("pattern would compile to more than %d instructions (the limit): repetition counts multiply and add up, so (.{1000}) costs about 2,000; use * or + instead of large {n} counts", MaxPatternCost)}
 	}
-	re = re.Simplify()
+	// The unsimplified tree: its String nests no deeper than the pattern
+	// (a simplified x{0,700} nests 700 deep, over the parser's limit).
 	anchored := &syntax.Regexp{Op: syntax.OpConcat, Sub: []*syntax.Regexp{{Op: syntax.OpBeginText}, re}}
 	// The Perl syntax of String round-trips every parse tree; Compile's
 	// matcher tries \A-anchored programs at offset 0 only.
 	c, err := regexp.Compile(anchored.String())
 	if err != nil {
-		return nil, fmt.Errorf("internal error recompiling %q: %v", anchored.String(), err)
+		return nil, fmt.Errorf("internal error recompiling the pattern in Perl syntax: %v", err)
 	}
+	re = re.Simplify()
 	m := &matcher{re: c, size: len(pattern) + bytesPerInst*cost(re)}
-	m.prefix, m.complete = literalPrefix(re, true)
+	m.setAlts(re)
 	return m, nil
 }
 

@@ -82,7 +82,7 @@ func TestCandidatesAgreeWithAFullScan(t *testing.T) {
 		register(newFlag(ModeFeature, "cand", fmt.Sprintf("r%d", i%7), "", "x.go", i, 0))
 		register(newFlag(ModeFeature, "cand_b", fmt.Sprintf("r%d", i%5), "", "x.go", i, 0))
 	}
-	for _, p := range []string{"", "cand", "cand:", "cand_b:r1", "cand:r1@", "cand:r1@x.go:8$", "cand:r[12]", ".*r1", "cand_b:r4@x.go:29", "zzz", "cand:r9", "c"} {
+	for _, p := range []string{"", "cand", "cand:", "cand_b:r1", "cand:r1@", "cand:r1@x.go:8$", "cand:r[12]", ".*r1", "cand_b:r4@x.go:29", "zzz", "cand:r9", "c", "(cand|cand_b):r1", "cand:r[12]@", "^zzz|cand:r1", "cand(_b)?:r[34]", "(cand:r1|cand:r1@x)", "cand:r1@x.go:[0-9]+$", "a|", "cand:r(1||2)"} {
 		m, err := compile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +95,7 @@ func TestCandidatesAgreeWithAFullScan(t *testing.T) {
 					want = append(want, f)
 				}
 			}
-			for _, f := range candidates(kind, m) {
+			for f := range candidates(kind, m) {
 				if (kind == "" || f.kind == kind) && m.match(f.full) {
 					got = append(got, f)
 				}

@@ -177,7 +177,7 @@ func unmatchedLocked(parsed []term, terms, sources []string) []startupTerm {
 // held.
 func countLocked(kind string, m *matcher) int {
 	n := 0
-	for _, f := range candidates(kind, m) {
+	for f := range candidates(kind, m) {
 		if (kind == "" || f.kind == kind) && (m == nil || m.match(f.full)) {
 			n++
 		}
@@ -337,10 +337,9 @@ func (ev *Event) error() error {
 // in line with its counts, so a call site that an earlier operation could
 // not switch is retried.
 func controlLocked(op Op, kind, pattern string, m *matcher) Event {
-	fs := candidates(kind, m)
 	ev := Event{Op: op, Kind: kind, Pattern: pattern}
 	var sites []*Flag
-	for _, f := range fs {
+	for f := range candidates(kind, m) {
 		if kind != "" && f.kind != kind || m != nil && !m.match(f.full) {
 			continue
 		}

@@ -13,7 +13,7 @@ func Flags(pattern string) ([]*Flag, error) {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	var fs []*Flag
-	for _, f := range candidates("", m) {
+	for f := range candidates("", m) {
 		if m.match(f.full) {
 			fs = append(fs, f)
 		}

@@ -218,7 +218,7 @@ type startupTerm struct{ source, term string }
 // applied it; reg.mu must be held.
 func recordStartupLocked(parsed []term, terms, sources []string) {
 	for i, t := range parsed {
-		for _, f := range candidates("", t.m) {
+		for f := range candidates("", t.m) {
 			if t.m.match(f.full) {
 				f.startup = append(f.startup, startupTerm{sources[i], terms[i]})
 			}
