@@ -74,7 +74,9 @@ var kinds struct {
 
 // New returns the Kind named name, creating it with opts the first time the
 // name is used. There is one Kind per name: a later New with the same name
-// returns the same *Kind and ignores its options (see [Kind.Linger]).
+// returns the same *Kind and ignores its options (see [Kind.Linger]);
+// options that differ from the kind's are logged with [slog.Warn], since
+// they are most likely a mistake.
 //
 // Like [regexp.MustCompile], New panics if name is not an identifier
 // ([A-Za-z_][A-Za-z0-9_]*), the only names dflag accepts as kinds; it is
@@ -84,14 +86,18 @@ func New(name string, opts ...Option) *Kind {
 	if err := CheckName(name); err != nil {
 		panic(fmt.Sprintf("aspect: New(%q): %s", name, strings.TrimPrefix(err.Error(), "aspect: ")))
 	}
-	kinds.mu.Lock()
-	defer kinds.mu.Unlock()
-	if k, ok := kinds.m[name]; ok {
-		return k
-	}
 	c := config{linger: DefaultLinger}
 	for _, o := range opts {
 		o(&c)
+	}
+	kinds.mu.Lock()
+	defer kinds.mu.Unlock()
+	if k, ok := kinds.m[name]; ok {
+		if len(opts) > 0 && c.linger != k.linger {
+			slog.Warn("aspect: New: the kind exists with other options, and this call's are ignored: create each kind once and share its *Kind",
+				"kind", name, "linger", k.linger, "ignored_linger", c.linger)
+		}
+		return k
 	}
 	k := &Kind{name: name, linger: c.linger}
 	if kinds.m == nil {

@@ -72,3 +72,22 @@ func TestPanickingWatcherOnTheLingerTimer(t *testing.T) {
 		}
 	}
 }
+
+// TestNewWithOtherOptionsWarns: a second New whose options differ from the
+// kind's is visible in the log (issue 15: options were ignored silently).
+func TestNewWithOtherOptionsWarns(t *testing.T) {
+	logs := new(syncBuffer)
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(logs, nil)))
+	defer slog.SetDefault(old)
+	k := aspect.New("aspect_options", aspect.WithLinger(time.Second))
+	if again := aspect.New("aspect_options", aspect.WithLinger(time.Second)); again != k || logs.String() != "" {
+		t.Fatalf("the same options: %v, log %q", again == k, logs.String())
+	}
+	if again := aspect.New("aspect_options", aspect.WithLinger(0)); again != k || k.Linger() != time.Second {
+		t.Fatal("a second New changed the kind")
+	}
+	if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "kind=aspect_options") || !strings.Contains(out, "ignored_linger=0s") {
+		t.Errorf("log: %q", out)
+	}
+}
