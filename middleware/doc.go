@@ -99,8 +99,7 @@
 //
 // For a request that does not ask, the middleware is a substring search
 // of the raw query and two or three header lookups, and no allocation:
-// about 27 ns over a bare handler in the fastest of ten rounds on a shared
-// 2-vCPU AMD EPYC virtual machine (Go 1.26), where otelhttp with a
-// never-sampling provider adds 120 to 450 times as much and allocates 28
-// times. docs/tracing.md has the benchmark, the command and the spread.
+// about 30 ns over a bare handler in ten rounds on a shared 2-vCPU AMD
+// EPYC virtual machine (Go 1.26), where otelhttp with a never-sampling
+// provider adds 110 to 210 times as much and allocates 28 times. docs/tracing.md has the benchmark, the command and the spread.
 package middleware
