@@ -319,3 +319,27 @@ func TestStateFileKeepsStateAcrossRestart(t *testing.T) {
 	}
 	b3.Close()
 }
+
+func TestOneEndpointDownOfTwo(t *testing.T) {
+	te := newEtcd(t, nil, false)
+	proxy := newCutProxy(t, te.endpoint())
+	countHolds(t)
+	dead := newCutProxy(t, te.endpoint())
+	dead.cut() // an endpoint that refuses connections
+	cfg, _ := testConfig(t, dead.addr)
+	cfg.Endpoints = append(cfg.Endpoints, proxy.addr)
+	te.put(cfg.Prefix+"a", "-breaker:two")
+	b := startBridge(t, cfg)
+	te.put(cfg.Prefix+"a", "-breaker:two2")
+	waitTerms(t, b, cfg.Prefix+"a", "-breaker:two2")
+	time.Sleep(500 * time.Millisecond)
+	if !b.Connected() {
+		t.Errorf("one dead endpoint of two: %+v", b.Status())
+	}
+	// Then the live one goes and the other comes: the bridge moves over.
+	dead.restore()
+	proxy.cut()
+	te.put(cfg.Prefix+"a", "-breaker:two3")
+	waitTerms(t, b, cfg.Prefix+"a", "-breaker:two3")
+	eventually(t, 5*time.Second, "reconnection through the other endpoint", b.Connected)
+}
