@@ -3,8 +3,6 @@ package dflag_test
 import (
 	"bytes"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,51 +80,6 @@ func TestPanickingWatcherIsContained(t *testing.T) {
 	if out := logs.String(); strings.Count(out, "Watch callback panicked") != 4 || !strings.Contains(out, "watcher bug") || !strings.Contains(out, "level=ERROR") {
 		t.Errorf("log:\n%s", out)
 	}
-}
-
-// TestConcurrentInit pins issue 10 item 9 in a child process (Init runs
-// once per process): every concurrent Init returns after the terms are
-// applied, with the first call's result.
-func TestConcurrentInit(t *testing.T) {
-	for _, c := range []struct{ dflag, want string }{
-		{"+ctor:feature", "all 16 saw feature=true err=<nil>"},
-		{"+ctor:feature +(", `all 16 saw feature=false err=dflag: term "+(": invalid pattern`},
-	} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentInitChild$", "-test.v")
-		cmd.Env = append(os.Environ(), "DFLAG_TEST_CHILD=concurrent", "DFLAG="+c.dflag, "DFLAG_FILE=")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("child: %v\n%s", err, out)
-		}
-		if !strings.Contains(string(out), "child: "+c.want) {
-			t.Errorf("DFLAG=%q: child output does not contain %q:\n%s", c.dflag, c.want, out)
-		}
-	}
-}
-
-func TestConcurrentInitChild(t *testing.T) {
-	if os.Getenv("DFLAG_TEST_CHILD") != "concurrent" {
-		t.Skip("run by TestConcurrentInit")
-	}
-	const n = 16
-	results := make([]string, n)
-	var start, wg sync.WaitGroup
-	start.Add(1)
-	for i := range n {
-		wg.Go(func() {
-			start.Wait()
-			err := dflag.Init()
-			results[i] = "feature=" + strconvBool(ctorFeature.On()) + " err=" + errString(err)
-		})
-	}
-	start.Done()
-	wg.Wait()
-	for _, r := range results[1:] {
-		if r != results[0] {
-			t.Fatalf("child: results differ: %q", results)
-		}
-	}
-	t.Logf("child: all %d saw %s", n, results[0])
 }
 
 func strconvBool(b bool) string {
