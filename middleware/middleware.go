@@ -138,9 +138,9 @@ func WithRequestIDHeader(name string) Option {
 }
 
 // WithLogger logs, at level Info, each request that asked to opt in and was
-// refused (not authorised, or over a limit), with the reason. The default
-// is not to log: refusals are silent, and cost a refused request nothing
-// more than being served.
+// refused (cross-site, not authorised, or over a limit), with the full
+// reason. The default is not to log; either way the response's
+// [RefusedHeader] says which kind of refusal it was.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 func (c *config) fail(err error) {
@@ -161,7 +161,10 @@ type handler struct {
 }
 
 // Tracing returns next wrapped with opt-in tracing; see the package
-// documentation. The handler is safe for concurrent use.
+// documentation. The handler is safe for concurrent use. Tracing panics,
+// as on a programming error at start-up, when an option was given a bad
+// value (an empty token, a nil rule, a host name with a port, a malformed
+// origin).
 func Tracing(next http.Handler, opts ...Option) http.Handler {
 	c := newConfig(opts)
 	if err := errors.Join(c.errs...); err != nil {
