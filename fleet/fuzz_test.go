@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -85,5 +86,29 @@ func TestMatchesAll(t *testing.T) {
 		if got := matchesAll(p); got != want {
 			t.Errorf("matchesAll(%q) = %v, want %v", p, got, want)
 		}
+	}
+}
+
+func TestKeyRefusedByTheRegistry(t *testing.T) {
+	b := offlineBridge(t)
+	long := "/dflag/" + strings.Repeat("k", 300) // owner names are at most 256 bytes
+	b.put(long, "-breaker:long", 1)
+	ks, _ := keyStatus(b, long)
+	if !strings.Contains(ks.Error, "256") || len(ks.Terms) != 0 {
+		t.Errorf("a key too long for an owner name: %+v", ks)
+	}
+	b.put("/dflag/ctl\x01", "-breaker:ctl", 2)
+	if ks, _ := keyStatus(b, "/dflag/ctl\x01"); !strings.Contains(ks.Error, "control character") {
+		t.Errorf("a key with a control character: %+v", ks)
+	}
+	b.mu.Lock()
+	err := b.keys[long].err
+	b.mu.Unlock()
+	var ve *ValueError
+	if !errors.As(err, &ve) || ve.Key != long || errors.Unwrap(err) == nil {
+		t.Errorf("refusal %v is not a *ValueError for the key", err)
+	}
+	if b.Age() != 0 {
+		t.Errorf("Age of a bridge that never synced: %v", b.Age())
 	}
 }
