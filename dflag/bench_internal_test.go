@@ -59,3 +59,31 @@ func BenchmarkPatternPair(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHoldCycle is the life of a per-request hold on the same
+// registry: NewHold, Replace with one term that selects one record (the
+// flag flips on), Release (it flips off).
+func BenchmarkHoldCycle(b *testing.B) {
+	benchRecords()
+	for b.Loop() {
+		h, err := NewHold("request:bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := h.Replace("+bench_pair:rec_0042@"); err != nil {
+			b.Fatal(err)
+		}
+		h.Release()
+	}
+}
+
+// BenchmarkHoldReplaceSame is a remote key delivered again: no change.
+func BenchmarkHoldReplaceSame(b *testing.B) {
+	benchRecords()
+	h, _ := NewHold("etcd:bench")
+	defer h.Release()
+	h.Replace("+bench_pair:rec_0042@", "-bench_pair:rec_0043@")
+	for b.Loop() {
+		h.Replace("+bench_pair:rec_0042@", "-bench_pair:rec_0043@")
+	}
+}

@@ -21,8 +21,8 @@ import (
 //   - "+re": the owner holds an activation. It is ignored while the flag is
 //     unhooked by anyone (an Unhook count or another hold's "!").
 //   - "-re": the owner forces the flag off. This beats every activation:
-//     the activation count (Default's 1, Activate, kind holds) and other
-//     owners' "+". It is a count of its own, not a deactivation, so that
+//     the activation count (Default's 1, Activate, kind holds), other
+//     owners' "+", and an Opt flag's "on until Init". It is a count of its own, not a deactivation, so that
 //     releasing it gives back exactly the state before.
 //   - "!re": the owner holds an unhook: other owners' "+" are ignored, and
 //     plain [Activate] calls are ignored as the C library's unhook makes
@@ -152,9 +152,12 @@ func (h *Hold) Release() error {
 func (h *Hold) replaceLocked(terms []string, parsed []term, op Op) Event {
 	next := make(map[*Flag]holdBits)
 	for _, t := range parsed {
-		for f := range candidates("", t.m) {
-			if t.m.match(f.full) {
-				next[f] |= t.op.holdBit()
+		var buf [maxAlts][]*Flag
+		for _, run := range candidates("", t.m, &buf) {
+			for _, f := range run {
+				if t.m.match(f.full) {
+					next[f] |= t.op.holdBit()
+				}
 			}
 		}
 	}

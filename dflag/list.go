@@ -105,9 +105,12 @@ func List(pattern string) ([]State, error) {
 	}
 	reg.mu.Lock()
 	var fs []*Flag
-	for f := range candidates("", m) {
-		if m.match(f.full) {
-			fs = append(fs, f)
+	var buf [maxAlts][]*Flag
+	for _, run := range candidates("", m, &buf) {
+		for _, f := range run {
+			if m.match(f.full) {
+				fs = append(fs, f)
+			}
 		}
 	}
 	slices.SortFunc(fs, compareFlags)

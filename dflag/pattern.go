@@ -3,7 +3,6 @@ package dflag
 import (
 	"errors"
 	"fmt"
-	"iter"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -130,43 +129,31 @@ func prefixes(re *syntax.Regexp, atStart bool) []alt {
 	return unknown
 }
 
-// candidates yields the records that m can match within kind (every kind
-// when kind is ""; m nil matches every record of kind): the runs of the
-// name-sorted index that start with one of m's literals, or kind's records
-// if they are fewer. Callers still check the kind and m.match. reg.mu must
-// be held.
-func candidates(kind string, m *matcher) iter.Seq[*Flag] {
+// candidates returns the runs of records that m can match within kind
+// (every kind when kind is ""; m nil matches every record of kind): the
+// runs of the name-sorted index that start with one of m's literals, or
+// kind's records if they are fewer. buf holds the runs, so that a control
+// call allocates nothing for them. Callers still check the kind and
+// m.match. reg.mu must be held.
+func candidates(kind string, m *matcher, buf *[maxAlts][]*Flag) [][]*Flag {
 	all := reg.all
 	if kind != "" {
 		all = reg.byKind[kind]
 	}
+	runs := buf[:0]
 	if m == nil || len(m.runs) == 0 {
-		return slices.Values(all)
+		return append(runs, all)
 	}
-	if len(m.runs) == 1 {
-		if run := prefixRun(m.runs[0]); len(run) < len(all) {
-			return slices.Values(run)
-		}
-		return slices.Values(all)
-	}
-	runs := make([][]*Flag, len(m.runs))
 	total := 0
-	for i, p := range m.runs {
-		runs[i] = prefixRun(p)
-		total += len(runs[i])
+	for _, p := range m.runs { // at most maxAlts
+		run := prefixRun(p)
+		runs = append(runs, run)
+		total += len(run)
 	}
 	if total >= len(all) {
-		return slices.Values(all)
+		return append(buf[:0], all)
 	}
-	return func(yield func(*Flag) bool) {
-		for _, run := range runs {
-			for _, f := range run {
-				if !yield(f) {
-					return
-				}
-			}
-		}
-	}
+	return runs
 }
 
 // prefixRun returns the records whose names start with p: they are

@@ -95,9 +95,12 @@ func TestCandidatesAgreeWithAFullScan(t *testing.T) {
 					want = append(want, f)
 				}
 			}
-			for f := range candidates(kind, m) {
-				if (kind == "" || f.kind == kind) && m.match(f.full) {
-					got = append(got, f)
+			var buf [maxAlts][]*Flag
+			for _, run := range candidates(kind, m, &buf) {
+				for _, f := range run {
+					if (kind == "" || f.kind == kind) && m.match(f.full) {
+						got = append(got, f)
+					}
 				}
 			}
 			reg.mu.Unlock()

@@ -177,9 +177,12 @@ func unmatchedLocked(parsed []term, terms, sources []string) []startupTerm {
 // held.
 func countLocked(kind string, m *matcher) int {
 	n := 0
-	for f := range candidates(kind, m) {
-		if (kind == "" || f.kind == kind) && (m == nil || m.match(f.full)) {
-			n++
+	var buf [maxAlts][]*Flag
+	for _, run := range candidates(kind, m, &buf) {
+		for _, f := range run {
+			if (kind == "" || f.kind == kind) && (m == nil || m.match(f.full)) {
+				n++
+			}
 		}
 	}
 	return n
@@ -339,14 +342,17 @@ func (ev *Event) error() error {
 func controlLocked(op Op, kind, pattern string, m *matcher) Event {
 	ev := Event{Op: op, Kind: kind, Pattern: pattern}
 	var sites []*Flag
-	for f := range candidates(kind, m) {
-		if kind != "" && f.kind != kind || m != nil && !m.match(f.full) {
-			continue
-		}
-		ev.Matched++
-		op.apply(f)
-		if f.syncHook(&sites) {
-			ev.Flipped++
+	var buf [maxAlts][]*Flag
+	for _, run := range candidates(kind, m, &buf) {
+		for _, f := range run {
+			if kind != "" && f.kind != kind || m != nil && !m.match(f.full) {
+				continue
+			}
+			ev.Matched++
+			op.apply(f)
+			if f.syncHook(&sites) {
+				ev.Flipped++
+			}
 		}
 	}
 	n, patched, took, err := patchSites(sites)

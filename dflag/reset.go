@@ -13,9 +13,12 @@ func Flags(pattern string) ([]*Flag, error) {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	var fs []*Flag
-	for f := range candidates("", m) {
-		if m.match(f.full) {
-			fs = append(fs, f)
+	var buf [maxAlts][]*Flag
+	for _, run := range candidates("", m, &buf) {
+		for _, f := range run {
+			if m.match(f.full) {
+				fs = append(fs, f)
+			}
 		}
 	}
 	slices.SortFunc(fs, compareFlags)

@@ -218,9 +218,12 @@ type startupTerm struct{ source, term string }
 // applied it; reg.mu must be held.
 func recordStartupLocked(parsed []term, terms, sources []string) {
 	for i, t := range parsed {
-		for f := range candidates("", t.m) {
-			if t.m.match(f.full) {
-				f.startup = append(f.startup, startupTerm{sources[i], terms[i]})
+		var buf [maxAlts][]*Flag
+		for _, run := range candidates("", t.m, &buf) {
+			for _, f := range run {
+				if t.m.match(f.full) {
+					f.startup = append(f.startup, startupTerm{sources[i], terms[i]})
+				}
 			}
 		}
 	}
