@@ -126,3 +126,42 @@ func fstate(t *testing.T, pattern string) func() dflag.State {
 		return s[0]
 	}
 }
+
+//go:noinline
+func initSwitchTarget() { switchHits.Add(1000) }
+
+//go:noinline
+func callInitSwitch() { initSwitchTarget() }
+
+// TestInitReportsSwitchFailure: when Init cannot switch an Opt call site
+// off, it says so, and the site's record says that its call still runs.
+func TestInitReportsSwitchFailure(t *testing.T) {
+	if err := engine.Status(); err != nil {
+		t.Skipf("call sites cannot be patched here: %v", err)
+	}
+	t.Setenv("DFLAG_TEST_CHILD", "concurrent") // the child's TestMain leaves Init to the test
+	if !seccomp.Child(t) {
+		return
+	}
+	if _, err := dflag.OptCalls("switch_init", "opt", initSwitchTarget); err != nil {
+		t.Fatal(err)
+	}
+	if err := seccomp.Install(seccomp.Rule{Write: true}); err != nil {
+		t.Skipf("cannot install a seccomp filter: %v", err)
+	}
+	err := dflag.Init()
+	var se *dflag.SwitchError
+	if !errors.As(err, &se) || !errors.Is(err, engine.ErrMprotect) || !strings.Contains(err.Error(), "dflag: init") {
+		t.Fatalf("Init = %v; want a SwitchError", err)
+	}
+	before := switchHits.Load()
+	callInitSwitch()
+	runs := switchHits.Load() != before
+	s := fstate(t, "switch_init:opt@")()
+	if !runs || !s.On {
+		t.Fatalf("after the failed Init: the call runs %v, State.On %v", runs, s.On)
+	}
+	if again := dflag.Init(); again == nil || again.Error() != err.Error() {
+		t.Fatalf("a second Init = %v; want the first's result", again)
+	}
+}
