@@ -55,11 +55,12 @@
 // records a pattern matches.
 //
 // Matching is cheap when a pattern starts with a literal, as most do
-// ("request_tracing:", "breaker:recs@"): the registry keeps the names sorted,
-// so only the records that start with the literal are looked at, and a
-// pattern that is all literal needs no regular expression at all (see
-// BenchmarkPatternPair). A pattern without a literal prefix is matched
-// against every record.
+// ("request_tracing:", "breaker:recs@"), or with one of a few literals
+// ("(breaker|flag):recs@", "rec_[12]"): the registry keeps the names
+// sorted, so only the records that start with a literal are looked at, a
+// branch that is all literal needs no regular expression at all, and a
+// control call allocates nothing (see BenchmarkPatternPair). A pattern
+// without a literal prefix (".*recs") is matched against every record.
 //
 // Patterns are bounded, because they come from operators' consoles and
 // remote keys: at most [MaxPatternLen] bytes, and at most an estimated

@@ -184,7 +184,7 @@ func (m *matcher) match(name string) bool {
 // compile returns the matcher for pattern, a POSIX extended regular
 // expression anchored at the start of the name as the C library matches,
 // from the cache or compiled once. A pattern over a bound (see
-// [ValidPattern]) is refused before anything is compiled or cached.
+// [CheckPattern]) is refused before anything is compiled or cached.
 func compile(pattern string) (*matcher, error) {
 	if m := cached(pattern); m != nil {
 		return m, nil
