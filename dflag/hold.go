@@ -97,6 +97,19 @@ func (h *Hold) Terms() []string {
 	return slices.Clone(h.terms)
 }
 
+// Matched returns, for each of the hold's terms, how many records it
+// matches now (flags registered later included), so that an owner can
+// warn about a term that matches nothing, which Replace accepts.
+func (h *Hold) Matched() []int {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	out := make([]int, len(h.parsed))
+	for i, t := range h.parsed {
+		out[i] = countLocked("", t.m)
+	}
+	return out
+}
+
 // Replace validates every term first (the startup syntax, as for
 // [ParseTerms] and [Apply]: one operator and one pattern per term); if one
 // is malformed, or is a "?" term, it returns an error naming it and nothing

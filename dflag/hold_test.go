@@ -204,6 +204,10 @@ func TestHoldAPI(t *testing.T) {
 			t.Errorf("NewHold(%q) = %v", bad, err)
 		}
 	}
+	ys, _ := dflag.Flags("hold_misc:y")
+	if got := h.Matched(); len(got) != 2 || got[0] < 1 || got[1] != len(ys) {
+		t.Errorf("Matched = %v; want [>=1 %d]", got, len(ys))
+	}
 	if h.Owner() != "test:api" {
 		t.Errorf("Owner = %q", h.Owner())
 	}
@@ -215,6 +219,9 @@ func TestHoldAPI(t *testing.T) {
 		t.Fatalf("Activate(hold_misc:y@) = %d, %v", n, err)
 	}
 	wantOn(t, lateY, false, "registered under a ! hold, then activated")
+	if got := h.Matched(); got[1] != len(ys)+1 {
+		t.Errorf("Matched = %v after declaring hold_misc:y; want %d for the second term", got, len(ys)+1)
+	}
 
 	// Owners: State and the JSON listing show them; the C listing does not.
 	s := holdLate.State()
