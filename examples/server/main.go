@@ -3,6 +3,7 @@
 // configuration.
 //
 //	go run ./examples/server [-addr 127.0.0.1:8080] [-token secret] [-dflag terms]
+//	                         [-etcd host:port[,host:port] [-etcd-prefix /dflag/] ...]
 //
 // It prints its address and the curl lines to try: one request that opts
 // into tracing with ?tracing=1, the page of recent traces, /debug/traces
@@ -20,10 +21,29 @@
 // items are then served without recommendations and with the header
 // "X-Degraded: recommendations", until the breaker is activated again.
 //
+// # Fleet control
+//
+// With -etcd, the server follows the etcd keys under -etcd-prefix
+// (default /dflag/) through bounded.dev/fleet: each key holds terms in the
+// startup syntax and is in force as an owner of its own, etcd:<key>, which
+// the console lists beside the operator's and the traced requests' holds.
+// Tripping the breaker on every instance at once:
+//
+//	etcdctl put /dflag/breakers -- '-breaker:recommendations'
+//
+// /debug/fleet serves the bridge's status as JSON (connected, the age of
+// the last sync, each key's terms and any value it refused), and /metrics
+// has its gauges (dflag_fleet_connected, dflag_fleet_sync_age_seconds,
+// dflag_fleet_keys) and the dflag_fleet_refused_total counter. The TLS and
+// authentication flags (-etcd-cacert, -etcd-cert, -etcd-key, -etcd-user,
+// -etcd-password-file, ...) and their DFLAG_ETCD_* variables are the fleet
+// package's; see docs/fleet.md. Without -etcd (and DFLAG_ETCD_ENDPOINTS)
+// the server needs no external service.
+//
 // # Who may do what
 //
-// The same rule guards opt-in tracing, /debug/traces, /metrics and the
-// console: by default local clients only (a loopback address, a loopback
+// The same rule guards opt-in tracing, /debug/traces, /metrics,
+// /debug/fleet and the console: by default local clients only (a loopback address, a loopback
 // or localhost Host header, no proxy header), and no browser request from
 // another site; -token also admits any client that sends "Authorization:
 // Bearer <token>" (behind a reverse proxy, use a token: the local rule
@@ -67,6 +87,7 @@ import (
 
 	"bounded.dev/dflag"
 	"bounded.dev/dflag/admin"
+	"bounded.dev/fleet"
 	"bounded.dev/middleware"
 	"bounded.dev/tracing"
 	"bounded.dev/tracing/tracestore"
@@ -91,6 +112,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	token := fs.String("token", "", "also let clients that send \"Authorization: Bearer `token`\" opt in, see traces and metrics, and use the console")
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Var(new(dflag.Terms), "dflag", "dflag startup `terms` (+re, -re, !re, ?re), applied after DFLAG")
+	var fleetCfg fleet.Config
+	fleetCfg.RegisterFlags(fs) // -etcd, -etcd-prefix, TLS and authentication; DFLAG_ETCD_* as defaults
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -129,18 +152,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		logger.Info("request_tracing call sites registered, patched out until a request is traced", "sites", n)
 	}
 
+	// Fleet control: with -etcd, every key under the prefix is an owned
+	// hold "etcd:<key>". The bridge outlives the signal (it is closed
+	// after the server has drained, releasing its holds) and reports to
+	// the server's meter provider.
+	fleetCfg.Logger = logger
+	fleetCfg.MeterProvider = tel.meters
+	bridge, err := fleet.Start(context.WithoutCancel(ctx), fleetCfg) // nil without -etcd
+	if err != nil {
+		return err
+	}
+	if bridge != nil {
+		defer func() {
+			if cerr := bridge.Close(); cerr != nil {
+				logger.Error("fleet bridge not closed cleanly", "err", cerr)
+				err = errors.Join(err, cerr)
+			}
+		}()
+		logger.Info("following etcd for fleet terms", "endpoints", fleetCfg.Endpoints, "prefix", bridge.Status().Prefix)
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	base := "http://" + displayAddr(ln.Addr())
-	srv := newServer(newHandler(logger, tel, base, access{token: *token}), logger, productionTimeouts)
+	srv := newServer(newHandler(logger, tel, base, access{token: *token}, bridge), logger, productionTimeouts)
 
 	fmt.Fprintf(stdout, "listening on %s (traces: %s/debug/traces, flags: %s/debug/dflag/)\n", base, base, base)
 	fmt.Fprintf(stdout, "try:\n")
 	fmt.Fprintf(stdout, "  curl -i '%s/items/42?tracing=1'\n", base)
 	fmt.Fprintf(stdout, "  curl '%s/debug/traces?format=text'\n", base)
 	fmt.Fprintf(stdout, "  curl '%s/metrics'\n", base)
+	if bridge != nil {
+		fmt.Fprintf(stdout, "  curl '%s/debug/fleet'\n", base)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -248,8 +294,9 @@ func crossSite(r *http.Request) bool {
 
 // newHandler assembles the service: its routes and the debug endpoints
 // behind the tracing middleware. base is the service's own URL, where the
-// items handler finds the pricing endpoint.
-func newHandler(logger *slog.Logger, tel *telemetry, base string, acc access) http.Handler {
+// items handler finds the pricing endpoint. With a fleet bridge, its
+// status is served at /debug/fleet, under the console's rule.
+func newHandler(logger *slog.Logger, tel *telemetry, base string, acc access, bridge *fleet.Bridge) http.Handler {
 	mux := http.NewServeMux()
 	newService(logger, base).routes(mux)
 	mux.Handle("GET /debug/traces", tel.store.Handler(append([]tracestore.HandlerOption{
@@ -257,6 +304,9 @@ func newHandler(logger *slog.Logger, tel *telemetry, base string, acc access) ht
 	mux.Handle("/debug/dflag/", admin.Handler(append([]admin.Option{
 		admin.WithPrefix("/debug/dflag/"), admin.WithLogger(logger)}, acc.console()...)...))
 	mux.Handle("GET /metrics", guarded(acc.allow(), tel.metrics))
+	if bridge != nil {
+		mux.Handle("GET /debug/fleet", guarded(acc.allow(), bridge))
+	}
 	return middleware.Tracing(mux, append([]middleware.Option{
 		// The pricing endpoint joins the trace of a traced caller.
 		middleware.WithSampledTraceparent(),

@@ -49,7 +49,7 @@ func TestSlowClientsFreeSlots(t *testing.T) {
 	base := "http://" + addr
 	const readTimeout = time.Second
 	limits := timeouts{readHeader: readTimeout / 2, read: readTimeout, write: 2 * readTimeout, idle: 5 * time.Second, maxHeaderBytes: 64 << 10}
-	srv := newServer(newHandler(logger, tel, base, access{}), logger, limits)
+	srv := newServer(newHandler(logger, tel, base, access{}, nil), logger, limits)
 	go srv.Serve(ln)
 	defer srv.Close()
 

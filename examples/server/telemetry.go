@@ -34,7 +34,8 @@ const serviceName = "bounded-example"
 type telemetry struct {
 	res      *resource.Resource
 	store    *tracestore.Store
-	metrics  http.Handler // Prometheus text format
+	meters   *sdkmetric.MeterProvider // also given to the fleet bridge
+	metrics  http.Handler             // Prometheus text format
 	shutdown func(context.Context) error
 }
 
@@ -125,6 +126,7 @@ func newTelemetry(ctx context.Context, logger *slog.Logger) (_ *telemetry, err e
 		logger.Info("exporting metrics over OTLP as the OTEL_* environment says")
 	}
 	mp := sdkmetric.NewMeterProvider(mopts...)
+	t.meters = mp
 	closers = append(closers, named("meter provider", mp.Shutdown))
 	otel.SetMeterProvider(mp)
 	t.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
