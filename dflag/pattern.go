@@ -99,22 +99,32 @@ func prefixes(re *syntax.Regexp, atStart bool) []alt {
 		}
 		return out
 	case syntax.OpConcat:
+		// Each sub's literals are computed once (computing them per
+		// alternative so far would cost 16^depth), with ^ taken to hold
+		// only while no alternative has consumed anything.
 		cur := []alt{{complete: true}}
 		for _, sub := range re.Sub {
+			start := atStart
+			open := false
+			for _, a := range cur {
+				if a.complete {
+					open = true
+					start = start && a.s == ""
+				}
+			}
+			if !open {
+				break
+			}
+			ps := prefixes(sub, start)
 			var next []alt
-			grew := false
 			for _, a := range cur {
 				if !a.complete {
 					next = append(next, a)
 					continue
 				}
-				grew = true
-				for _, p := range prefixes(sub, atStart && a.s == "") {
+				for _, p := range ps {
 					next = append(next, alt{a.s + p.s, p.complete})
 				}
-			}
-			if !grew {
-				break
 			}
 			if len(next) > maxAlts {
 				for i := range cur {

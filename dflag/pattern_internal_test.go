@@ -45,8 +45,8 @@ func FuzzPatternAnchored(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, pattern, name string) {
-		if strings.ContainsRune(name, '\n') {
-			return // names never hold a newline: checkName refuses it
+		if strings.ContainsRune(name, '\n') || len(name) > 1024 {
+			return // names never hold a newline (checkName refuses it), and are short
 		}
 		m, err := compile(pattern)
 		if errors.Is(err, ErrPatternLimit) {
@@ -186,5 +186,20 @@ func TestPatternCacheIsBoundedInBytes(t *testing.T) {
 	}
 	if sum != patterns.bytes || len(patterns.m) < 2 {
 		t.Errorf("cache accounting: %d entries, sum %d, bytes %d", len(patterns.m), sum, patterns.bytes)
+	}
+}
+
+// TestLiteralAlternativesAreLinear: finding a pattern's literals costs in
+// proportion to its size (nested classes once cost 16^depth: a 43-byte
+// pattern took 140 million allocations).
+func TestLiteralAlternativesAreLinear(t *testing.T) {
+	for _, p := range []string{
+		strings.Repeat("[a-p](", 100) + "x" + strings.Repeat(")", 100),
+		strings.Repeat("(a|b|c|d)", 100),
+		strings.Repeat("(^|[a-p])", 100),
+	} {
+		if allocs := testing.AllocsPerRun(1, func() { build(p) }); allocs > 100_000 {
+			t.Errorf("compiling %.30q... made %.0f allocations", p, allocs)
+		}
 	}
 }
