@@ -23,13 +23,23 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The tests do not depend on the ambient startup terms or exporters.
+	// The tests do not depend on the ambient startup terms, exporters or
+	// etcd.
 	// run calls dflag.Init itself.
 	for _, k := range append(dflagtest.Env, "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
 		"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT") {
 		os.Unsetenv(k)
 	}
-	os.Exit(m.Run())
+	for _, kv := range os.Environ() { // nor on an ambient fleet configuration
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DFLAG_ETCD_") {
+			os.Unsetenv(k)
+		}
+	}
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's logger and the test.

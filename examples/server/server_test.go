@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -176,6 +178,45 @@ func TestRunBadFlags(t *testing.T) {
 	}
 }
 
+// built is the command's binary, built once per test process by
+// buildServer, in a directory TestMain removes.
+var built struct {
+	once sync.Once
+	dir  string
+	exe  string
+	err  error
+}
+
+// buildServer builds the command as go run would (with -race when the
+// test is) and returns its path; it skips the test without a go command.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "example-server-"); built.err != nil {
+			return
+		}
+		built.exe = filepath.Join(built.dir, "server")
+		if runtime.GOOS == "windows" {
+			built.exe += ".exe"
+		}
+		args := []string{"build", "-o", built.exe}
+		if raceEnabled {
+			args = append(args, "-race") // reuses the packages this test was built with
+		}
+		if out, err := exec.Command(gobin, append(args, ".")...).CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.exe
+}
+
 // TestBinary builds the command as go run would, runs it, follows its curl
 // lines and stops it with SIGINT: it must exit 0.
 func TestBinary(t *testing.T) {
@@ -185,19 +226,7 @@ func TestBinary(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("sends SIGINT")
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		t.Skipf("no go command: %v", err)
-	}
-	exe := filepath.Join(t.TempDir(), "server")
-	args := []string{"build", "-o", exe}
-	if raceEnabled {
-		args = append(args, "-race") // reuses the packages this test was built with
-	}
-	build := exec.Command(gobin, append(args, ".")...)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	exe := buildServer(t)
 	cmd := exec.Command(exe, "-addr", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
