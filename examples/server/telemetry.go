@@ -11,6 +11,7 @@ import (
 
 	"bounded.dev/dflag/otelmetrics"
 	"bounded.dev/tracing/tracestore"
+	"bounded.dev/tracing/tracestore/otlpenv"
 	"github.com/google/uuid"
 	promclient "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -51,7 +52,7 @@ func newResource(ctx context.Context) (*resource.Resource, error) {
 }
 
 // metricsOTLPRequested reports whether the standard environment variables
-// ask for metrics to be exported (the rule tracestore.OTLPRequested
+// ask for metrics to be exported (the rule otlpenv.Requested
 // applies to traces): OTEL_METRICS_EXPORTER set to anything but "none", or
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT set.
 // Unlike autoexport's default, nothing is exported when none is set.
@@ -99,13 +100,13 @@ func newTelemetry(ctx context.Context, logger *slog.Logger) (_ *telemetry, err e
 
 	// Traces: the embedded store, served at /debug/traces, and OTLP when
 	// the environment asks for it.
-	tp, err := tracestore.NewTracerProvider(ctx, t.store, sdktrace.WithResource(res))
+	tp, err := otlpenv.NewTracerProvider(ctx, t.store, sdktrace.WithResource(res))
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, named("tracer provider", tp.Shutdown))
 	otel.SetTracerProvider(tp)
-	if tracestore.OTLPRequested() {
+	if otlpenv.Requested() {
 		logger.Info("exporting traces over OTLP as the OTEL_* environment says")
 	}
 
