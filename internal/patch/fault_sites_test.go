@@ -2,7 +2,7 @@
 // (faultFiller keeps faultA and faultB at least two pages apart, so that
 // Apply writes them in two runs of pages.)
 
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 package patch
 

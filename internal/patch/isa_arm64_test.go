@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"golang.org/x/arch/arm64/arm64asm"
 )
 
 // These tests run real arm64 code: on an amd64 machine under
@@ -18,7 +20,7 @@ import (
 // so they check that sites are found, that the words written are NOP and
 // the original BL, and that calls stop and resume in other threads. It
 // does not model caches: DC CVAU / IC IVAU and the barriers are no-ops
-// under emulation, and their argument is in docs/callsites.md.
+// under emulation, and their argument is in docs/arm64.md.
 
 var a64Hits atomic.Int64
 
@@ -177,5 +179,85 @@ func TestARM64Encodings(t *testing.T) {
 	}
 	if g := geometry(1<<28 | 1<<29 | 3<<16 | 3); g.flags != cacheIDC|cacheDIC || g.dline != 32 {
 		t.Fatalf("geometry with IDC and DIC = %+v", g)
+	}
+}
+
+// TestARM64DecoderAgrees checks the engine's two decoders of A64 words,
+// BL and LDR (literal), against golang.org/x/arch/arm64/arm64asm on the
+// real text of this test binary: every word the engine takes for either
+// (and an evenly spaced sample of 20,000 other words, for what it might
+// miss) decodes the same way, with the same target or literal address.
+// It also checks that the index holds no word that an LDR (literal) loads
+// as data, and that the text has literal pools for that to mean anything.
+func TestARM64DecoderAgrees(t *testing.T) {
+	ranges, err := std.text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, r := range ranges {
+		total += int(r.hi-r.lo) / 4
+	}
+	every := max(1, total/20000)
+	data := map[uintptr]bool{}
+	var bls, lits, sampled, blData int
+	n := 0
+	for _, r := range ranges {
+		for addr := (r.lo + 3) &^ 3; addr+4 <= r.hi; addr += 4 {
+			n++
+			w := word(addr)
+			tgt, isBL := blTarget(w, addr)
+			at, size := literalSpan(w, addr)
+			if !isBL && size == 0 && n%every != 0 {
+				continue
+			}
+			sampled++
+			inst, derr := arm64asm.Decode(mem(addr, 4))
+			var rel arm64asm.PCRel
+			hasRel := false
+			for _, a := range inst.Args {
+				if p, ok := a.(arm64asm.PCRel); ok {
+					rel, hasRel = p, true
+				}
+			}
+			wantBL := derr == nil && inst.Op == arm64asm.BL && hasRel
+			if isBL != wantBL || isBL && tgt != addr+uintptr(rel) {
+				t.Errorf("%#x: %#08x: engine BL=%v target %#x; arm64asm %v (%v)", addr, w, isBL, tgt, inst, derr)
+			}
+			wantLit := derr == nil && hasRel && (inst.Op == arm64asm.LDR || inst.Op == arm64asm.LDRSW || inst.Op == arm64asm.PRFM)
+			if size != 0 && derr != nil {
+				// An unallocated encoding in the LDR (literal) class (opc
+				// 11 with V set): data, and excluding its neighbour is the
+				// safe direction.
+				continue
+			}
+			if (size != 0) != wantLit || size != 0 && at != addr+uintptr(rel) {
+				t.Errorf("%#x: %#08x: engine literal at %#x (%d bytes); arm64asm %v (%v)", addr, w, at, size, inst, derr)
+			}
+			if isBL {
+				bls++
+			}
+			if size != 0 {
+				lits++
+				for a := at &^ 3; a < at+size; a += 4 {
+					data[a] = true
+				}
+			}
+		}
+	}
+	for a := range data {
+		if a >= ranges[0].lo && a+4 <= ranges[len(ranges)-1].hi && word(a)&maskBL == opBL {
+			blData++
+		}
+	}
+	x := buildIndex(arch, ranges)
+	for _, c := range x.calls {
+		if addr := x.base + uintptr(uint32(c)); data[addr] {
+			t.Errorf("the index holds %#x, a word an LDR (literal) loads as data", addr)
+		}
+	}
+	t.Logf("%d words: %d BL, %d LDR (literal) loading %d words, %d of them BL-shaped data; %d words checked against arm64asm", n, bls, lits, len(data), blData, sampled)
+	if lits == 0 || bls == 0 {
+		t.Errorf("found %d BL and %d LDR (literal) in the text; a Go binary has both", bls, lits)
 	}
 }

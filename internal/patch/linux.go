@@ -48,7 +48,7 @@ func newEngine(arch isa) *engine {
 var std = newEngine(arch)
 
 func unsupported() error {
-	return fmt.Errorf("%w: %s/%s: call sites are patched only on linux/amd64; they keep calling", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
+	return fmt.Errorf("%w: %s/%s: call sites are patched only on linux/amd64 and linux/arm64; they keep calling", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
 }
 
 // Find returns every direct call to the function whose entry is target,

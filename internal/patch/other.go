@@ -7,7 +7,7 @@ import (
 	"runtime"
 )
 
-var errPlatform = fmt.Errorf("%w: %s/%s: call sites are patched only on linux/amd64; they keep calling", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
+var errPlatform = fmt.Errorf("%w: %s/%s: call sites are patched only on linux/amd64 and linux/arm64; they keep calling", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
 
 // Find reports ErrUnsupported: call sites are found only on Linux.
 func Find(target uintptr) ([]Site, error) { return nil, errPlatform }

@@ -1,8 +1,9 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 package patch
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"runtime"
@@ -39,6 +40,29 @@ func callTwice() {
 func neverCalled() { targetHits.Add(100) }
 
 func pc(fn any) uintptr { return reflect.ValueOf(fn).Pointer() }
+
+// storeBytes is what switching one site stores, as Stats.Bytes counts it:
+// the opcode byte on amd64, the whole word on arm64.
+var storeBytes = map[string]uint64{"amd64": 1, "arm64": 4}[runtime.GOARCH]
+
+// callsTo reports whether the site at addr holds a direct call to target.
+func callsTo(addr, target uintptr) bool {
+	t, ok := arch.callTarget(mem(addr, uintptr(arch.siteLen())), addr)
+	return ok && t == target
+}
+
+// holdsOff reports whether the site at addr holds the switched-off
+// encoding, spelled out here independently of the instruction set's code:
+// TEST EAX, imm32 (A9) on amd64, NOP on arm64.
+func holdsOff(addr uintptr) bool {
+	switch runtime.GOARCH {
+	case "amd64":
+		return mem(addr, 1)[0] == 0xA9
+	case "arm64":
+		return binary.LittleEndian.Uint32(mem(addr, 4)) == 0xD503201F
+	}
+	return false
+}
 
 // sitesIn returns target's sites inside the function named by suffix.
 func sitesIn(t *testing.T, suffix string) []Site {
@@ -105,8 +129,8 @@ func TestFindReportsSites(t *testing.T) {
 		if i > 0 && s.Line != sites[i-1].Line+1 {
 			t.Errorf("sites on lines %d and %d, want consecutive lines", sites[i-1].Line, s.Line)
 		}
-		if mem(s.Addr, 1)[0] != opCall {
-			t.Errorf("site %d: opcode %#x", i, mem(s.Addr, 1)[0])
+		if !callsTo(s.Addr, pc(target)) {
+			t.Errorf("site %d: % x is not a call to target", i, mem(s.Addr, uintptr(arch.siteLen())))
 		}
 	}
 	if sites[0].Addr >= sites[1].Addr {
@@ -127,13 +151,13 @@ func TestFlipRealCode(t *testing.T) {
 
 	st := ReadStats()
 	if n := set(t, sites, false); n != 1 {
-		t.Fatalf("switching off wrote %d bytes, want 1", n)
+		t.Fatalf("switching off wrote %d sites, want 1", n)
 	}
-	if got := ReadStats(); got.Mprotects-st.Mprotects != 2 || got.Pages-st.Pages != 1 || got.Bytes-st.Bytes != 1 {
-		t.Errorf("one site: %+v -> %+v, want 2 mprotects, 1 page, 1 byte", st, got)
+	if got := ReadStats(); got.Mprotects-st.Mprotects != 2 || got.Pages-st.Pages != 1 || got.Bytes-st.Bytes != storeBytes {
+		t.Errorf("one site: %+v -> %+v, want 2 mprotects, 1 page, %d byte(s)", st, got, storeBytes)
 	}
-	if mem(sites[0].Addr, 1)[0] != opTest {
-		t.Fatal("the opcode is not A9")
+	if !holdsOff(sites[0].Addr) {
+		t.Fatalf("the site holds % x, not the switched-off encoding", mem(sites[0].Addr, uintptr(arch.siteLen())))
 	}
 	before = targetHits.Load()
 	for range 10 {
@@ -143,10 +167,10 @@ func TestFlipRealCode(t *testing.T) {
 		t.Fatal("the call still runs after switching it off")
 	}
 
-	// Never write a byte that already holds the value: no mprotect.
+	// Never write a site that already holds the encoding: no mprotect.
 	st = ReadStats()
 	if n := set(t, sites, false); n != 0 || ReadStats() != st {
-		t.Errorf("switching off twice wrote %d bytes, stats %+v -> %+v", n, st, ReadStats())
+		t.Errorf("switching off twice wrote %d sites, stats %+v -> %+v", n, st, ReadStats())
 	}
 	// Find still reports the switched-off site.
 	if again := sitesIn(t, ".callTarget"); len(again) != 1 || again[0].Addr != sites[0].Addr || again[0].Call {
@@ -154,7 +178,10 @@ func TestFlipRealCode(t *testing.T) {
 	}
 
 	if n := set(t, sites, true); n != 1 {
-		t.Fatalf("switching on wrote %d bytes, want 1", n)
+		t.Fatalf("switching on wrote %d sites, want 1", n)
+	}
+	if !callsTo(sites[0].Addr, pc(target)) {
+		t.Fatalf("switched on, the site holds % x, not the call", mem(sites[0].Addr, uintptr(arch.siteLen())))
 	}
 	before = targetHits.Load()
 	for range 10 {
@@ -180,7 +207,7 @@ func TestBatchOneRun(t *testing.T) {
 	st := ReadStats()
 	set(t, sites, false)
 	got := ReadStats()
-	if got.Mprotects-st.Mprotects != 2 || got.Pages-st.Pages != uint64(last-first+1) || got.Bytes-st.Bytes != 3 || got.Batches-st.Batches != 1 {
+	if got.Mprotects-st.Mprotects != 2 || got.Pages-st.Pages != uint64(last-first+1) || got.Bytes-st.Bytes != 3*storeBytes || got.Batches-st.Batches != 1 {
 		t.Errorf("three neighbouring sites: %+v -> %+v, want one mprotect pair", st, got)
 	}
 	before := targetHits.Load()
@@ -262,8 +289,8 @@ func TestStress(t *testing.T) {
 	if ran := targetHits.Load() - start; ran > calls.Load() || ran < 0 {
 		t.Errorf("%d calls ran out of %d executed", ran, calls.Load())
 	}
-	if got.Bytes-st.Bytes != uint64(flips*len(sites)) {
-		t.Errorf("wrote %d bytes, want %d", got.Bytes-st.Bytes, flips*len(sites))
+	if want := uint64(flips*len(sites)) * storeBytes; got.Bytes-st.Bytes != want {
+		t.Errorf("wrote %d bytes, want %d", got.Bytes-st.Bytes, want)
 	}
 
 	// Exact counts once the flipping stops.

@@ -11,7 +11,7 @@ import (
 // package wrap one of them (test with errors.Is) and add the details.
 var (
 	// ErrUnsupported: the engine has no instruction set for the
-	// platform (it patches linux/amd64).
+	// platform (it patches linux/amd64 and linux/arm64).
 	ErrUnsupported = errors.New("unsupported platform")
 	// ErrMprotect: the kernel refused to make text writable (SELinux
 	// execmem/execmod, PaX MPROTECT, a seccomp filter).
@@ -63,7 +63,7 @@ type Change struct {
 type Stats struct {
 	Mprotects   uint64 // mprotect system calls (two per run of pages)
 	Pages       uint64 // pages made writable, summed over runs
-	Bytes       uint64 // bytes stored into code (one per site written on amd64)
+	Bytes       uint64 // bytes stored into code per site written: 1 on amd64, 4 on arm64
 	Batches     uint64 // Apply calls that wrote at least one byte
 	Membarriers uint64 // membarrier(SYNC_CORE) calls
 	// IndexBytes is the memory the index of direct calls keeps: built by

@@ -20,13 +20,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Rule says which mprotect calls fail, and how.
+// Rule says which mprotect calls fail, and how. Only calls that ask for
+// PROT_EXEC are ever refused: the mprotect calls of the C library and the
+// Go runtime on data (glibc makes every new thread's stack read-write
+// with one, and race and cgo builds create threads with pthread_create)
+// pass, so that a filtered process can still start threads.
 type Rule struct {
 	// Page, if not zero, restricts the rule to mprotect calls whose
 	// address argument is exactly Page.
 	Page uintptr
-	// Write selects the calls that ask for PROT_WRITE (making code
-	// writable); otherwise the calls without it (restoring r-x).
+	// Write selects the calls that ask for PROT_WRITE|PROT_EXEC (making
+	// code writable); otherwise the calls that ask for PROT_EXEC without
+	// PROT_WRITE (restoring r-x).
 	Write bool
 	// Errno is what the refused call returns (EPERM if zero).
 	Errno unix.Errno
@@ -42,8 +47,15 @@ const (
 	auditX86 = unix.AUDIT_ARCH_X86_64
 )
 
+// ErrNotImplemented is wrapped by the error Install returns when the
+// kernel, or the emulator the process runs under, does not implement
+// seccomp(2): qemu-user (linux/arm64 tests on an amd64 machine) answers
+// ENOSYS.
+var ErrNotImplemented = errors.New("seccomp(2) is not implemented here")
+
 // Install adds a filter that makes the mprotect calls rule selects fail;
-// every other system call is allowed.
+// every other system call is allowed. The error wraps the errno, and
+// ErrNotImplemented when the errno is ENOSYS.
 func Install(rule Rule) error {
 	var audit uint32
 	switch runtime.GOARCH {
@@ -78,6 +90,8 @@ func Install(rule Rule) error {
 		jumpAllowIfNot(uint32(uint64(rule.Page) >> 32))
 	}
 	prog = append(prog, ld(offArg2))
+	// JSET PROT_EXEC: data, not code, when the bit is clear: allow.
+	prog = append(prog, unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, K: unix.PROT_EXEC, Jf: 0xFF})
 	// JSET PROT_WRITE: jt when the bit is set.
 	jset := unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, K: unix.PROT_WRITE}
 	if rule.Write {
@@ -104,10 +118,33 @@ func Install(rule Rule) error {
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(prog)
-	if e != 0 {
+	switch {
+	case e == unix.ENOSYS:
+		return fmt.Errorf("seccomp: seccomp(SET_MODE_FILTER, TSYNC): %w: %w (qemu-user does not emulate it, nor does a kernel built without CONFIG_SECCOMP_FILTER)", ErrNotImplemented, e)
+	case e != 0:
 		return fmt.Errorf("seccomp: seccomp(SET_MODE_FILTER, TSYNC): %w", e)
 	}
 	return nil
+}
+
+// Require installs the filter for a test, in the child process [Child]
+// runs it in. Where seccomp(2) is not implemented (ErrNotImplemented:
+// under qemu-user emulation, the documented limit of the arm64 runs) the
+// test is skipped with that reason, also when BOUNDED_REQUIRE_TOOLS=1.
+// Any other failure skips the test, or fails it when
+// BOUNDED_REQUIRE_TOOLS=1 (CI, where the fault tests must run).
+func Require(t testing.TB, rule Rule) {
+	t.Helper()
+	err := Install(rule)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNotImplemented):
+		t.Skipf("fault injection needs a real kernel: %v", err)
+	case os.Getenv("BOUNDED_REQUIRE_TOOLS") == "1":
+		t.Fatalf("cannot install a seccomp filter (BOUNDED_REQUIRE_TOOLS=1): %v", err)
+	default:
+		t.Skipf("cannot install a seccomp filter here: %v", err)
+	}
 }
 
 // childEnv names the test a child process runs.
@@ -116,7 +153,8 @@ const childEnv = "BOUNDED_SECCOMP_CHILD"
 // Child runs the calling test in a child process, where the test may
 // install filters: it returns true in the child (the test then goes on and
 // does its work there), and in the parent it re-executes the test binary
-// for this test only, fails t unless the child passed, and returns false.
+// for this test only, fails t unless the child passed (or skips t, with the
+// child's output, when the child skipped), and returns false.
 //
 //	if seccomp.Child(t) { ...work in the child...; return }
 func Child(t *testing.T) bool {
@@ -133,6 +171,8 @@ func Child(t *testing.T) bool {
 		t.Errorf("child process failed (%v):\n%s", err, out)
 	case err != nil:
 		t.Fatalf("starting the child process: %v", err)
+	case strings.Contains(string(out), "--- SKIP: "+t.Name()):
+		t.Skipf("the child process skipped:\n%s", out)
 	case !strings.Contains(string(out), "--- PASS: "+t.Name()):
 		t.Errorf("the child process did not run %s:\n%s", t.Name(), out)
 	default:
