@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,13 @@ func TestFleetFlags(t *testing.T) {
 	if err := run(context.Background(), []string{"-etcd-bogus", "x"}, io.Discard, io.Discard); err == nil {
 		t.Error("an unknown -etcd- flag was accepted")
 	}
+	// The DFLAG_ETCD_* variables are the flags' defaults.
+	t.Setenv("DFLAG_ETCD_ENDPOINTS", "203.0.113.8:2379")
+	if err := run(context.Background(), []string{"-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "203.0.113.8:2379") {
+		t.Errorf("run with DFLAG_ETCD_ENDPOINTS=203.0.113.8:2379: %v, want the plain-text refusal", err)
+	}
+	os.Unsetenv("DFLAG_ETCD_ENDPOINTS") // restored (unset) by t.Setenv's cleanup too
 
 	srv := start(t)
 	if resp, _ := get(t, srv.base+"/debug/fleet"); resp.StatusCode != http.StatusNotFound {
