@@ -4,8 +4,11 @@ package patch
 
 import (
 	"errors"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"bounded.dev/internal/patch/seccomp"
 	"golang.org/x/sys/unix"
@@ -66,6 +69,32 @@ func truthful(t *testing.T, cs []Change, fns map[uintptr]func()) {
 
 // install installs the filter, or skips the test where seccomp is not
 // implemented (qemu-user) or, outside CI, cannot be installed.
+// newThreads makes the runtime start OS threads under the filter: in
+// cgo and -race builds each is a pthread_create, whose stack glibc makes
+// read-write with mprotect, which the filter must let through.
+func newThreads(t *testing.T) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var started atomic.Int32
+	block := make(chan struct{})
+	for range 4 {
+		wg.Go(func() {
+			runtime.LockOSThread() // this thread is taken; the next goroutine needs another
+			started.Add(1)
+			<-block
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for started.Load() < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(block)
+	wg.Wait()
+	if started.Load() != 4 {
+		t.Fatalf("only %d of 4 goroutines on their own threads started under the filter", started.Load())
+	}
+}
+
 func install(t *testing.T, r seccomp.Rule) {
 	t.Helper()
 	seccomp.Require(t, r)
@@ -79,6 +108,7 @@ func TestFaultMprotectRefused(t *testing.T) {
 		return
 	}
 	install(t, seccomp.Rule{Write: true})
+	newThreads(t)
 	err := Status()
 	if !errors.Is(err, ErrMprotect) || !errors.Is(err, unix.EPERM) {
 		t.Fatalf("Status = %v, want ErrMprotect wrapping EPERM", err)
