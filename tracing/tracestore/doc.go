@@ -15,8 +15,8 @@
 // ask for it, so that a program runs with no external service and still
 // reaches a collector, Jaeger or Tempo in production, build the provider
 // with [bounded.dev/tracing/tracestore/otlpenv.NewTracerProvider] instead.
-// That package is where the OTLP exporters, gRPC and Prometheus come from;
-// this one's [NewTracerProvider] is deprecated in its favour.
+// That package is where the OTLP exporters and gRPC come from, so that this
+// one stays free of them.
 //
 //	tp, err := otlpenv.NewTracerProvider(ctx, store)
 //

@@ -23,7 +23,7 @@ const (
 
 // Store is an in-memory, bounded [sdktrace.SpanExporter] that groups spans
 // by trace. It is safe for concurrent use. Register it with a synchronous
-// span processor ([sdktrace.WithSyncer], as [NewTracerProvider] does) so that
+// span processor ([sdktrace.WithSyncer], as [bounded.dev/tracing/tracestore/otlpenv.NewTracerProvider] does) so that
 // a trace is visible as soon as its spans end.
 type Store struct {
 	maxTraces   int
