@@ -26,10 +26,11 @@ const (
 // [WithMaxTerms] says otherwise.
 const DefaultMaxTerms = 32
 
-// The default limit on listings (GET {prefix}/flags and {prefix}/history):
-// DefaultListRate per second with bursts of DefaultListBurst. The page's
-// live refresh costs two listings (flags and history) every 3 seconds, and
-// a dry run (dry_run=1) costs one.
+// The default limit on listings (GET {prefix}/flags, {prefix}/history and
+// {prefix}/status): DefaultListRate per second with bursts of
+// DefaultListBurst. The page's live refresh costs two listings (flags and
+// history) every 3 seconds, three with a [WithStatus], and a dry run
+// (dry_run=1) costs one.
 const (
 	DefaultListRate  = 10
 	DefaultListBurst = 30
@@ -39,21 +40,23 @@ const (
 type Option func(*config)
 
 type config struct {
-	prefix    string
-	policy    httpguard.Policy
-	errs      []error
-	logger    *slog.Logger
-	cop       *http.CrossOriginProtection
-	rate      float64
-	burst     int
-	listRate  float64
-	listBurst int
-	maxTerms  int
-	maxBody   int64
-	history   int
-	counts    bool
-	operator  func(*http.Request) string
-	now       func() time.Time // for tests
+	prefix        string
+	policy        httpguard.Policy
+	errs          []error
+	logger        *slog.Logger
+	cop           *http.CrossOriginProtection
+	rate          float64
+	burst         int
+	listRate      float64
+	listBurst     int
+	maxTerms      int
+	maxBody       int64
+	history       int
+	counts        bool
+	operator      func(*http.Request) string
+	statuses      []*statusSource
+	statusTimeout time.Duration
+	now           func() time.Time // for tests
 }
 
 func (c *config) fail(err error) {
@@ -145,10 +148,10 @@ func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) { c.rate, c.burst = perSecond, max(burst, 1) }
 }
 
-// WithListRateLimit limits listings (GET {prefix}/flags and
-// {prefix}/history) to perSecond on average with bursts of burst (defaults
-// [DefaultListRate] and [DefaultListBurst]); one over the limit is refused
-// with 429. perSecond <= 0 disables the limit.
+// WithListRateLimit limits listings (GET {prefix}/flags, {prefix}/history
+// and {prefix}/status) to perSecond on average with bursts of burst
+// (defaults [DefaultListRate] and [DefaultListBurst]); one over the limit
+// is refused with 429. perSecond <= 0 disables the limit.
 func WithListRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) { c.listRate, c.listBurst = perSecond, max(burst, 1) }
 }
@@ -209,16 +212,17 @@ type handler struct {
 // host name or origin), with an error that says which.
 func Handler(opts ...Option) http.Handler {
 	h := &handler{config: config{
-		logger:    slog.Default(),
-		rate:      DefaultRate,
-		burst:     DefaultBurst,
-		listRate:  DefaultListRate,
-		listBurst: DefaultListBurst,
-		maxTerms:  DefaultMaxTerms,
-		maxBody:   DefaultMaxBodyBytes,
-		history:   DefaultHistory,
-		operator:  defaultOperator,
-		now:       time.Now,
+		logger:        slog.Default(),
+		rate:          DefaultRate,
+		burst:         DefaultBurst,
+		listRate:      DefaultListRate,
+		listBurst:     DefaultListBurst,
+		maxTerms:      DefaultMaxTerms,
+		maxBody:       DefaultMaxBodyBytes,
+		history:       DefaultHistory,
+		operator:      defaultOperator,
+		statusTimeout: StatusTimeout,
+		now:           time.Now,
 	}}
 	for _, o := range opts {
 		o(&h.config)
@@ -242,6 +246,7 @@ func Handler(opts ...Option) http.Handler {
 	h.mux.HandleFunc("GET /flags", h.list)
 	h.mux.HandleFunc("POST /flags", h.change)
 	h.mux.HandleFunc("GET /history", h.serveHistory)
+	h.mux.HandleFunc("GET /status", h.serveStatus)
 	if h.prefix != "" {
 		return http.StripPrefix(h.prefix, h)
 	}

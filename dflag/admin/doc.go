@@ -10,6 +10,8 @@
 //	GET  /flags?pattern=  the listing in the C library's text format, or JSON
 //	                      ([]Flag) when the Accept header names application/json
 //	GET  /history         {"changes": [Change...]}: the recent changes, newest first
+//	GET  /status          {"status": {name: value}, "errors": {name: "..."}}: the
+//	                      values of the WithStatus functions ([Statuses])
 //	POST /flags           op=activate|deactivate|unhook|rehook and one of
 //	                      pattern=re           every flag the pattern matches
 //	                      name=kind:name@file:line   exactly that record (404 if none)
@@ -30,18 +32,35 @@
 //	             "warnings":["deactivate \"breakr:\" matched no flag"]}
 //	[Change]    {"time":"2026-12-01T09:00:00Z","who":"console:127.0.0.1 (127.0.0.1:51000)","results":[...],
 //	             "matched":3,"warnings":[...]}
+//	[Statuses]  {"status":{"fleet":{"connected":false,"age_seconds":12.5,"keys":2}},
+//	             "errors":{"probe":"status \"probe\": panic: ..."}}
 //	errors      {"error":"what went wrong and what to do"}
 //
 // # The page
 //
 // The page groups flags by kind, explains its columns in a legend, shows
-// the recent changes and refreshes itself every 3 seconds (polling, two
-// listings each time; paused while the tab is hidden). Its row buttons
+// the recent changes and the statuses, and refreshes itself every 3
+// seconds (polling, two listings each time, three with a [WithStatus];
+// paused while the tab is hidden). Its row buttons
 // switch exactly their record (name=); the bulk buttons and the terms field
 // first make a dry run and ask for confirmation, with the counts, when an
 // operation matches more than one flag or every flag. Warnings are shown
 // as a notice. The page runs under a strict Content-Security-Policy (its
 // own inline script and style only, by hash) and cannot be framed.
+//
+// # Status
+//
+// [WithStatus] adds a named status to the console, a function whose value
+// GET /status serves and the page shows in a compact panel above the
+// controls, refreshed with the listing: for example a fleet bridge's
+// connection, the age of its last sync, its last error and its number of
+// keys (bounded.dev/fleet), so that an operator sees at a glance whether
+// the remote holds in the table may be stale. A flat JSON object is shown
+// as its keys and values (booleans as yes/no, a non-empty "...error" value
+// in red); any other value as its JSON. A status function that panics,
+// does not answer within [StatusTimeout] or returns what does not encode
+// is shown, served and logged as that status's error; the listing and the
+// other statuses are unaffected.
 //
 // # Who holds what
 //

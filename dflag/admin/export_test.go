@@ -1,5 +1,7 @@
 package admin
 
+import "time"
+
 // ReleaseHolds releases every operator's console hold, so that a test
 // leaves no hold behind for the next.
 func ReleaseHolds() {
@@ -14,4 +16,9 @@ func ReleaseHolds() {
 		oh.mu.Unlock()
 		delete(consoleHolds.m, owner)
 	}
+}
+
+// WithStatusTimeout shortens StatusTimeout for a test.
+func WithStatusTimeout(d time.Duration) Option {
+	return func(c *config) { c.statusTimeout = d }
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,11 +52,24 @@ func (b *browser) typeInto(selector, text string) {
 // TestOperatorExperienceInChromium drives the console as an operator:
 // grouping by kind, confirmation of actions that match more than one flag
 // or every flag, exact switching of one record, a visible notice for a
-// term that matches nothing, the history, the legend and live refresh.
+// term that matches nothing, the history, the legend, live refresh, and
+// the status panel (WithStatus): a fleet bridge's connection and sync age
+// as they change, and a status function that panics.
 func TestOperatorExperienceInChromium(t *testing.T) {
 	t.Cleanup(admin.ReleaseHolds)
 	needChromium(t)
-	srv := httptest.NewServer(admin.Handler(quiet))
+	var connected atomic.Bool
+	var age atomic.Int64
+	srv := httptest.NewServer(admin.Handler(quiet,
+		admin.WithStatus("fleet", func() any {
+			return struct {
+				Connected bool    `json:"connected"`
+				Age       float64 `json:"age_seconds"`
+				LastError string  `json:"last_error"`
+				Keys      int     `json:"keys"`
+			}{connected.Load(), float64(age.Add(1)), map[bool]string{false: "etcd unreachable"}[connected.Load()], 2}
+		}),
+		admin.WithStatus("probe", func() any { panic("probe crashed") })))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -129,16 +143,39 @@ func TestOperatorExperienceInChromium(t *testing.T) {
 	}
 	b.waitFor(fmt.Sprintf(`document.querySelector('#flags tr[data-name=%q] td.act').textContent === "1"`, uxOther.Name()))
 	dflag.Deactivate("admin_ux_other:")
+
+	// The status panel: the fleet's values, compact, refreshed live; the
+	// panicking status shows its error and breaks nothing else.
+	fleet := `#statuses .st[data-name="fleet"]`
+	b.waitFor(`!document.querySelector("#statuses").hidden &&
+		document.querySelector('` + fleet + ` .kv[data-key="connected"] .v.no').textContent === "no" &&
+		document.querySelector('` + fleet + ` .kv[data-key="last_error"] .v.bad').textContent === "etcd unreachable" &&
+		document.querySelector('` + fleet + ` .kv[data-key="keys"] .v').textContent === "2" &&
+		document.querySelector('#statuses .st.failed[data-name="probe"] .err').textContent === 'status "probe": panic: probe crashed'`)
+	first, _ := b.eval(`Number(document.querySelector('` + fleet + ` .kv[data-key="age_seconds"] .v').textContent)`).(float64)
+	b.waitFor(fmt.Sprintf(`Number(document.querySelector('`+fleet+` .kv[data-key="age_seconds"] .v').textContent) > %v`, first))
+	connected.Store(true)
+	b.waitFor(`document.querySelector('` + fleet + ` .kv[data-key="connected"] .v.yes').textContent === "yes" &&
+		document.querySelector('` + fleet + ` .kv[data-key="last_error"] .v').textContent === "—"`)
+	if got := b.eval(`[...document.querySelectorAll("#statuses .st")].map((e) => e.dataset.name).join()`); got != "fleet,probe" {
+		t.Errorf("status panel shows %v, want fleet,probe", got)
+	}
+	if msg := b.eval(`document.querySelector("#error").textContent`); msg != "" {
+		t.Errorf("page shows an error beside the status panel: %v", msg)
+	}
 }
 
 // TestLayoutInChromium renders the console at 1400 and 1024 pixels wide,
 // saves a screenshot of each (into $BOUNDED_SCREENSHOTS when set) and
 // checks from the DOM that no flag name wraps, that names are never broken
-// inside a word, and that the table fits the window.
+// inside a word, and that the table and the status panel fit the window.
 func TestLayoutInChromium(t *testing.T) {
 	t.Cleanup(admin.ReleaseHolds)
 	needChromium(t)
-	srv := httptest.NewServer(admin.Handler(quiet))
+	srv := httptest.NewServer(admin.Handler(quiet, admin.WithStatus("fleet", func() any {
+		return map[string]any{"connected": false, "age_seconds": 42.5, "keys": 3,
+			"last_error": "context deadline exceeded: dial tcp 10.20.30.40:2379: connect: connection refused; retrying every 1s, the state in force is the last one read"}
+	})))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -155,7 +192,8 @@ func TestLayoutInChromium(t *testing.T) {
 	for _, width := range []int{1400, 1024} {
 		b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false}, nil)
 		b.call("Page.navigate", map[string]any{"url": srv.URL + "/#admin_"}, nil)
-		b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length > 8 && document.querySelectorAll("#flags td.owners span").length >= 3`)
+		b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length > 8 && document.querySelectorAll("#flags td.owners span").length >= 3 &&
+			document.querySelectorAll("#statuses .st .kv").length === 4`)
 		var bad []string
 		raw := b.eval(`(() => {
 			const bad = [];
@@ -181,6 +219,8 @@ func TestLayoutInChromium(t *testing.T) {
 					if (rects.length > 1) bad.push("path segment " + node.textContent + " breaks inside");
 				}
 			}
+			const panel = document.querySelector("#statuses").getBoundingClientRect();
+			if (panel.right > window.innerWidth || panel.height > 80) bad.push("status panel " + Math.round(panel.width) + "x" + Math.round(panel.height) + " is not compact");
 			if (document.documentElement.scrollWidth > window.innerWidth) {
 				const widths = [...document.querySelectorAll("#table thead th")].map((th) => th.textContent + "=" + Math.round(th.getBoundingClientRect().width));
 				bad.push("page scrolls sideways: " + document.documentElement.scrollWidth + " > " + window.innerWidth + " (" + widths.join(" ") + ")");
