@@ -49,8 +49,11 @@ var (
 // [WriteList], [Apply], [HoldKind] and the kind operations switch them as
 // they switch hook flags, and [State.CallSite] tells them apart. For a call
 // site, [Flag.On] reports whether the call runs, also after a failed
-// switch. A call site is switched on Linux by rewriting its call
-// instruction; see [PatchStatus] and docs/callsites.md.
+// switch. A call site is switched by rewriting its call instruction, on
+// linux/amd64 (CALL <-> TEST, one byte) and linux/arm64 (BL <-> NOP, one
+// word, with the cache maintenance the architecture requires); elsewhere
+// OptCalls fails and the calls keep running. See [PatchStatus],
+// docs/callsites.md and docs/arm64.md.
 //
 // What is a site: a direct call f(x); go f(x) and defer f(x), whose
 // compiler wrappers call f (named after the go or defer statement); the
@@ -91,15 +94,17 @@ func DefaultCalls(kind, name string, fn any, doc ...string) (int, error) {
 	return registerCalls("DefaultCalls", DefaultMode, kind, name, fn, doc)
 }
 
-// PatchStatus returns nil when call sites can be patched in this process,
-// or an error saying why not: a platform without an instruction set for
-// the engine, the kernel refusing to make code writable (SELinux, PaX
-// MPROTECT, seccomp; errors.Is matches the errno, and once refused, calls
-// can still be switched back on but no longer off), or the program's text
-// not found in /proc/self/maps. The first call
-// runs a self-test that switches a call site of the engine's own off and on
-// again. Without patching, [OptCalls] and [DefaultCalls] fail and every
-// call keeps running, which both constructors allow.
+// PatchStatus returns nil when call sites can be patched in this process
+// (on linux/amd64 and linux/arm64), or an error saying why not: another
+// platform, which the engine has no instruction set for; on linux/arm64,
+// a kernel without membarrier SYNC_CORE (before Linux 4.16); the kernel
+// refusing to make code writable (SELinux, PaX MPROTECT, seccomp;
+// errors.Is matches the errno, and once refused, calls can still be
+// switched back on but no longer off); or the program's text not found in
+// /proc/self/maps. The first call runs a self-test that switches a call
+// site of the engine's own off and on again. Without patching, [OptCalls]
+// and [DefaultCalls] fail and every call keeps running, which both
+// constructors allow.
 func PatchStatus() error {
 	if err := engine.Status(); err != nil {
 		return fmt.Errorf("dflag: call sites cannot be patched, calls keep running: %w", err)

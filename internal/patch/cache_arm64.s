@@ -10,10 +10,16 @@ TEXT ·readCTR(SB), NOSPLIT, $0-8
 
 // func syncICache(start, end, dline, iline, flags uintptr)
 //
-// As Linux's caches_clean_inval_pou (arch/arm64/mm/cache.S): clean each
-// data-cache line of [start, end) to the point of unification, DSB ISH,
-// invalidate each instruction-cache line, DSB ISH, ISB. flags bit 0
-// (CTR_EL0.IDC) skips the clean, bit 1 (CTR_EL0.DIC) the invalidation.
+// As Linux's caches_clean_inval_pou (arch/arm64/mm/cache.S) and the Arm
+// ARM's sequence for code written by the same PE: clean each data-cache
+// line of [start, end) to the point of unification, DSB ISH, invalidate
+// each instruction-cache line, DSB ISH, ISB. flags bit 0 (CTR_EL0.IDC)
+// skips the clean but not the DSB, which makes the store complete before
+// the invalidation (Linux uses DSB ISHST there; ISH is stronger); bit 1
+// (CTR_EL0.DIC) skips the invalidation and its DSB but not the ISB. The
+// lines are stepped from start rounded down to the line size while below
+// end, so a range within one line costs one operation of each kind.
+// TestARM64CacheMaintenanceCode pins the assembled sequence.
 TEXT ·syncICache(SB), NOSPLIT, $0-40
 	MOVD	start+0(FP), R0
 	MOVD	end+8(FP), R1

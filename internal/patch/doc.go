@@ -13,11 +13,26 @@
 // is decoded, what the switched-off encoding is, how the write is done and
 // what cache maintenance follows it.
 //
+// Call sites are patched on linux/amd64 and linux/arm64.
+//
 // On linux/amd64 a call site is the 5-byte instruction E8 rel32 (CALL). It
 // is disabled by writing A9 over the opcode byte, which turns the
 // instruction into A9 imm32 (TEST EAX, imm32): same length, same four
 // bytes after the opcode, no effect but on the flags, which a call
 // clobbers anyway. Enabling writes E8 back. The write is one byte.
+//
+// On linux/arm64 a call site is the word BL imm26. It is disabled by
+// writing NOP (0xD503201F) over it and enabled by writing the original BL
+// back, with one aligned 32-bit store. Both are in the Arm ARM's list of
+// instructions that may be modified while another thread executes them.
+// After the stores the engine cleans the data cache and invalidates the
+// instruction cache for the written lines (DC CVAU, DSB ISH, IC IVAU, DSB
+// ISH, ISB, with the line sizes of CTR_EL0, as Linux's
+// caches_clean_inval_pou), and membarrier(PRIVATE_EXPEDITED_SYNC_CORE),
+// required there, makes every other thread execute a context
+// synchronisation event before Apply returns. Words that an LDR (literal)
+// loads as data are never taken for calls. docs/arm64.md has the argument
+// and what the tests under qemu-aarch64-static check.
 //
 // Sites are found without a symbol table: the text is located through the
 // process's own mappings, scanned for direct calls whose target is the
@@ -45,15 +60,17 @@
 // switching calls off; restoring calls is always attempted, and every
 // [Change] says what its site executes afterwards.
 //
-// Safety, stated exactly: the one-byte store is atomic, and when Apply
-// returns every thread has serialised (mprotect's TLB shootdown and
-// membarrier SYNC_CORE) and executes the new instruction. What a core that
+// Safety, stated exactly: the store is atomic, and when Apply returns
+// every thread has serialised (on amd64 mprotect's TLB shootdown and
+// membarrier SYNC_CORE; on arm64 the cache maintenance and membarrier
+// SYNC_CORE) and executes the new instruction. On amd64, what a core that
 // executes the site during the store sees is not promised by Intel's or
 // AMD's manuals (it is unsynchronised cross-modifying code, SDM Vol. 3A
 // 8.1.3; Linux uses the int3 protocol of text_poke_bp for its own text):
 // it rests on the seed library's production record with the same kind of
-// one-byte flip and on this package's stress tests. docs/callsites.md has
-// the whole argument.
+// one-byte flip and on this package's stress tests. On arm64 the Arm ARM
+// promises it: the old instruction or the new one. docs/callsites.md and
+// docs/arm64.md have the whole argument.
 //
 // On platforms without an instruction set every function of this package
 // reports [ErrUnsupported].
