@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"bounded.dev/dflag/admin"
 	"bounded.dev/fleet"
 )
 
@@ -258,6 +259,28 @@ func (in *instance) waitStatus(t *testing.T, want string, cond func(fleet.Status
 	}
 }
 
+// consoleFleet reads the console's status "fleet" (GET
+// /debug/dflag/status, as the console's status panel does).
+func (in *instance) consoleFleet(t *testing.T) fleetPanel {
+	t.Helper()
+	req, _ := http.NewRequest("GET", in.base+"/debug/dflag/status", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := pollClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st admin.Statuses
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s /debug/dflag/status: %s, %v", in.name, resp.Status, err)
+	}
+	var p fleetPanel
+	if err := json.Unmarshal(st.Status["fleet"], &p); err != nil {
+		t.Fatalf("%s /debug/dflag/status has no fleet status: %+v (%v)", in.name, st, err)
+	}
+	return p
+}
+
 func keyStatus(st fleet.Status, key string) (fleet.KeyStatus, bool) {
 	for _, k := range st.Keys {
 		if k.Key == key {
@@ -281,7 +304,8 @@ func percentile(d []time.Duration, q float64) time.Duration {
 // an operator's local trip survives the fleet's trip and clear; malformed
 // values are refused and reported while the last valid terms stay; etcd
 // stopped for seconds and restarted with a changed key converges, and the
-// staleness shows in /debug/fleet and /metrics meanwhile.
+// staleness shows in /debug/fleet, the console's status (connected=false,
+// a growing age) and /metrics meanwhile.
 func TestFleetThreeServers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command, starts three servers and an etcd")
@@ -318,6 +342,10 @@ func TestFleetThreeServers(t *testing.T) {
 		}
 		if !in.degraded(t) {
 			t.Fatalf("%s serves recommendations while the fleet has tripped the breaker", in.name)
+		}
+		if p := in.consoleFleet(t); !p.Connected || p.Age != 0 || p.LastError != "" || p.LastSync != "" ||
+			p.Keys != 1 || p.Refused != 0 || p.Prefix != prefix || p.Revision != st.Revision {
+			t.Fatalf("%s console status while connected: %+v (/debug/fleet %+v)", in.name, p, st)
 		}
 		m := scrape(t, in.base)
 		if sum(m["dflag_fleet_connected"], "dflag_fleet_prefix="+prefix) != 1 || len(m["dflag_fleet_sync_age_seconds"]) != 1 ||
@@ -434,12 +462,21 @@ func TestFleetThreeServers(t *testing.T) {
 	for _, in := range ins {
 		in.waitStatus(t, "disconnected", func(st fleet.Status) bool { return !st.Connected })
 	}
+	early := make([]fleetPanel, len(ins))
+	for i, in := range ins {
+		early[i] = in.consoleFleet(t)
+	}
 	const outage = 3 * time.Second
 	time.Sleep(outage)
-	for _, in := range ins {
+	for i, in := range ins {
 		st := in.status(t)
 		if st.Connected || st.Age < outage || st.LastError == "" {
 			t.Errorf("%s /debug/fleet during the outage: %+v", in.name, st)
+		}
+		// The console says so too, with an age that grows.
+		if p := in.consoleFleet(t); p.Connected || p.Age < outage.Seconds()-0.05 || p.Age < early[i].Age+outage.Seconds()-0.1 ||
+			p.LastError == "" || p.LastSync == "" || p.Keys != 3 || p.Refused != 2 {
+			t.Errorf("%s console status during the outage: %+v (%v earlier: %+v)", in.name, p, outage, early[i])
 		}
 		m := scrape(t, in.base)
 		if c, age := sum(m["dflag_fleet_connected"]), sum(m["dflag_fleet_sync_age_seconds"]); c != 0 || age < outage.Seconds() {
@@ -470,6 +507,9 @@ func TestFleetThreeServers(t *testing.T) {
 		st := in.waitStatus(t, "connected", func(st fleet.Status) bool { return st.Connected })
 		if _, ok := keyStatus(st, keyAll); ok || len(st.Keys) != 1 {
 			t.Errorf("%s /debug/fleet after the outage: %+v, want only %s", in.name, st, keyB)
+		}
+		if p := in.consoleFleet(t); !p.Connected || p.Age != 0 || p.LastSync != "" || p.Keys != 1 || p.Refused != 0 {
+			t.Errorf("%s console status after the outage: %+v", in.name, p)
 		}
 		if in.degraded(t) {
 			t.Errorf("%s still degraded after etcd came back with the breaker cleared", in.name)

@@ -32,13 +32,16 @@
 //	etcdctl put /dflag/breakers -- '-breaker:recommendations'
 //
 // /debug/fleet serves the bridge's status as JSON (connected, the age of
-// the last sync, each key's terms and any value it refused), and /metrics
-// has its gauges (dflag_fleet_connected, dflag_fleet_sync_age_seconds,
-// dflag_fleet_keys) and the dflag_fleet_refused_total counter. The TLS and
-// authentication flags (-etcd-cacert, -etcd-cert, -etcd-key, -etcd-user,
-// -etcd-password-file, ...) and their DFLAG_ETCD_* variables are the fleet
-// package's; see docs/fleet.md. Without -etcd (and DFLAG_ETCD_ENDPOINTS)
-// the server needs no external service.
+// the last sync, each key's terms and any value it refused); the console
+// shows the connection, the age of the last sync, the last error and the
+// number of keys in its status panel (and /debug/dflag/status serves them
+// as "fleet"); and /metrics has its gauges (dflag_fleet_connected,
+// dflag_fleet_sync_age_seconds, dflag_fleet_keys) and the
+// dflag_fleet_refused_total counter. The TLS and authentication flags
+// (-etcd-cacert, -etcd-cert, -etcd-key, -etcd-user, -etcd-password-file,
+// ...) and their DFLAG_ETCD_* variables are the fleet package's; see
+// docs/fleet.md. Without -etcd (and DFLAG_ETCD_ENDPOINTS) the server needs
+// no external service.
 //
 // # Who may do what
 //
@@ -298,14 +301,20 @@ func crossSite(r *http.Request) bool {
 // newHandler assembles the service: its routes and the debug endpoints
 // behind the tracing middleware. base is the service's own URL, where the
 // items handler finds the pricing endpoint. With a fleet bridge, its
-// status is served at /debug/fleet, under the console's rule.
+// status is served at /debug/fleet, under the console's rule, and shown in
+// the console's status panel.
 func newHandler(logger *slog.Logger, tel *telemetry, base string, acc access, bridge *fleet.Bridge) http.Handler {
 	mux := http.NewServeMux()
 	newService(logger, base).routes(mux)
 	mux.Handle("GET /debug/traces", tel.store.Handler(append([]tracestore.HandlerOption{
 		tracestore.WithLogger(logger)}, acc.traces()...)...))
-	mux.Handle("/debug/dflag/", admin.Handler(append([]admin.Option{
-		admin.WithPrefix("/debug/dflag/"), admin.WithLogger(logger)}, acc.console()...)...))
+	consoleOpts := append([]admin.Option{admin.WithPrefix("/debug/dflag/"), admin.WithLogger(logger)}, acc.console()...)
+	if bridge != nil {
+		// The console's status panel and /debug/dflag/status show the
+		// bridge's connection and staleness.
+		consoleOpts = append(consoleOpts, admin.WithStatus("fleet", fleetStatus(bridge)))
+	}
+	mux.Handle("/debug/dflag/", admin.Handler(consoleOpts...))
 	mux.Handle("GET /metrics", guarded(acc.allow(), tel.metrics))
 	if bridge != nil {
 		mux.Handle("GET /debug/fleet", guarded(acc.allow(), bridge))

@@ -154,6 +154,10 @@ func TestRun(t *testing.T) {
 	}()
 	base, curls := waitBase(t, pr)
 	checkTrace(t, base, curls)
+	// Without -etcd, the console has no fleet status to show.
+	if resp, body := get(t, base+"/debug/dflag/status"); resp.StatusCode != 200 || strings.TrimSpace(body) != `{"status":{}}` {
+		t.Errorf("/debug/dflag/status without -etcd: %s %s", resp.Status, body)
+	}
 	cancel()
 	select {
 	case err := <-done:
