@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,7 +45,16 @@ func TestConsoleInChromium(t *testing.T) {
 	var logMu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, nil))
 	mux.Handle("/debug/dflag/", admin.Handler(admin.WithPrefix("/debug/dflag/"), admin.WithLogger(logger)))
-	srv := httptest.NewServer(mux)
+	var statusReads, flagReads atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/debug/dflag/status":
+			statusReads.Add(1)
+		case "/debug/dflag/flags":
+			flagReads.Add(1)
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -106,6 +116,14 @@ func TestConsoleInChromium(t *testing.T) {
 		document.querySelector("#status").textContent === "release (every flag): 1 matched"`)
 	if browserButton.On() {
 		t.Errorf("after release: %v", browserButton.State())
+	}
+	// A console without WithStatus shows no status panel, and the page
+	// stops asking for statuses after the first empty answer.
+	if hidden := b.eval(`document.querySelector("#statuses").hidden`); hidden != true {
+		t.Errorf("status panel shown without statuses")
+	}
+	if s, f := statusReads.Load(), flagReads.Load(); s != 1 || f < 3 {
+		t.Errorf("the page read /status %d times in %d listings, want once", s, f)
 	}
 
 	// With a bearer token, the page loads, asks for the token and then

@@ -69,7 +69,8 @@ func TestOperatorExperienceInChromium(t *testing.T) {
 				Keys      int     `json:"keys"`
 			}{connected.Load(), float64(age.Add(1)), map[bool]string{false: "etcd unreachable"}[connected.Load()], 2}
 		}),
-		admin.WithStatus("probe", func() any { panic("probe crashed") })))
+		admin.WithStatus("probe", func() any { panic("probe crashed") }),
+		admin.WithStatus("markup", func() any { return map[string]string{"note": `<img src=x id=injected>`} })))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -157,8 +158,13 @@ func TestOperatorExperienceInChromium(t *testing.T) {
 	connected.Store(true)
 	b.waitFor(`document.querySelector('` + fleet + ` .kv[data-key="connected"] .v.yes').textContent === "yes" &&
 		document.querySelector('` + fleet + ` .kv[data-key="last_error"] .v').textContent === "—"`)
-	if got := b.eval(`[...document.querySelectorAll("#statuses .st")].map((e) => e.dataset.name).join()`); got != "fleet,probe" {
-		t.Errorf("status panel shows %v, want fleet,probe", got)
+	if got := b.eval(`[...document.querySelectorAll("#statuses .st")].map((e) => e.dataset.name).join()`); got != "fleet,markup,probe" {
+		t.Errorf("status panel shows %v, want fleet,markup,probe", got)
+	}
+	// A value is text, never markup.
+	if got := b.eval(`document.querySelector('#statuses .st[data-name="markup"] .kv[data-key="note"] .v').textContent + " " +
+		(document.querySelector("#injected") === null)`); got != "<img src=x id=injected> true" {
+		t.Errorf("a status value as markup: %v", got)
 	}
 	if msg := b.eval(`document.querySelector("#error").textContent`); msg != "" {
 		t.Errorf("page shows an error beside the status panel: %v", msg)
