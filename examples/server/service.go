@@ -78,7 +78,7 @@ func (s *service) index(w http.ResponseWriter, r *http.Request) {
 		"GET /pricing/{id}      the pricing endpoint /items/{id} calls\n"+
 		"GET /debug/traces      recent traces (HTML; ?format=text or json)\n"+
 		"GET /metrics           metrics (Prometheus text format)\n"+
-		"GET /debug/dflag/      dynamic flags console\n"+
+		"GET /debug/dflag/      dynamic flags console (with -etcd, the fleet's status on top)\n"+
 		"GET /debug/fleet       fleet bridge status (JSON; with -etcd)\n")
 }
 
