@@ -42,7 +42,7 @@ func run(pass *analysis.Pass) (any, error) {
 	// functions on purpose, and test their panics: they are neither
 	// checked nor listed.
 	pkgPath := strings.TrimSuffix(pass.Pkg.Path(), "_test")
-	implementation := pkgPath == DflagPath || pkgPath == AspectPath
+	implementation := pkgPath == DflagPath || pkgPath == AspectPath || pkgPath == PhasePath
 
 	for cur := range insp.Root().Preorder((*ast.CallExpr)(nil)) {
 		call := cur.Node().(*ast.CallExpr)
