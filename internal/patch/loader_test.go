@@ -26,22 +26,30 @@ func requireTool(t *testing.T, name string) string {
 	return path
 }
 
-// skipUnlessNativeGCC skips the test when gcc does not build code for
-// GOARCH: under qemu-user (a linux/arm64 test binary on an amd64 machine)
-// cgo builds need a cross compiler, which CI does not install; emulation
-// is the documented limit of those runs, so this skips also when
-// BOUNDED_REQUIRE_TOOLS=1.
-func skipUnlessNativeGCC(t *testing.T) {
+// cCompiler returns the C compiler for cgo builds and C hosts, $CC or gcc,
+// with the environment a go build needs to use it (cgo is off by default
+// when GOARCH is not the host's). A missing gcc fails the test under
+// BOUNDED_REQUIRE_TOOLS=1. When the compiler builds for another machine
+// than GOARCH (a linux/arm64 test binary under qemu-user, without the
+// arm64 cross compiler that .ci/install-arm64cross installs and .ci/run
+// names in CC), the test skips, also under BOUNDED_REQUIRE_TOOLS=1:
+// emulation is the documented limit of those runs.
+func cCompiler(t *testing.T) (cc string, env []string) {
 	t.Helper()
-	out, err := exec.Command("gcc", "-dumpmachine").Output()
+	cc = os.Getenv("CC")
+	if cc == "" {
+		cc = requireTool(t, "gcc")
+	}
+	out, err := exec.Command(cc, "-dumpmachine").Output()
 	if err != nil {
-		t.Skipf("gcc -dumpmachine: %v", err)
+		t.Skipf("%s -dumpmachine: %v", cc, err)
 	}
 	machine := strings.TrimSpace(string(out))
 	want := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
 	if !strings.HasPrefix(machine, want) {
-		t.Skipf("gcc builds for %s, not %s (an emulated run): cgo builds need a C compiler for %s", machine, runtime.GOARCH, runtime.GOARCH)
+		t.Skipf("%s builds for %s, not %s (an emulated run): cgo builds need a C compiler for %s (CC=aarch64-linux-gnu-gcc, .ci/install-arm64cross)", cc, machine, runtime.GOARCH, runtime.GOARCH)
 	}
+	return cc, []string{"CGO_ENABLED=1", "CC=" + cc}
 }
 
 // goBuild runs go build with args and the environment env.
@@ -104,6 +112,13 @@ func TestLoaderStarted(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "patchprobe")
 	goBuild(t, nil, "-buildmode=pie", "-o", bin, "bounded.dev/internal/patch/testdata/patchprobe")
 	ld := interpreter(t, bin)
+	if prefix := os.Getenv("QEMU_LD_PREFIX"); prefix != "" {
+		// Under qemu-user the loader is in the prefix; qemu finds it
+		// there for the binary's PT_INTERP but not for an exec.
+		if _, err := os.Stat(filepath.Join(prefix, ld)); err == nil {
+			ld = filepath.Join(prefix, ld)
+		}
+	}
 	if _, err := os.Stat(ld); err != nil {
 		t.Skipf("no loader %s: %v", ld, err)
 	}
@@ -115,16 +130,16 @@ func TestLoaderStarted(t *testing.T) {
 }
 
 // TestCShared builds patchprobe's twin as a -buildmode=c-shared library
-// and a C host with gcc: the library patches its own call site.
+// and a C host with gcc (for GOARCH): the library patches its own call
+// site.
 func TestCShared(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a shared library")
 	}
-	gcc := requireTool(t, "gcc")
-	skipUnlessNativeGCC(t)
+	gcc, env := cCompiler(t)
 	dir := t.TempDir()
 	lib := filepath.Join(dir, "libprobe.so")
-	goBuild(t, []string{"CGO_ENABLED=1"}, "-buildmode=c-shared", "-o", lib, "bounded.dev/internal/patch/testdata/cshared")
+	goBuild(t, env, "-buildmode=c-shared", "-o", lib, "bounded.dev/internal/patch/testdata/cshared")
 	if err := os.Rename(filepath.Join(dir, "libprobe.h"), filepath.Join(dir, "probe.h")); err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +159,9 @@ func TestPlugin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin")
 	}
-	requireTool(t, "gcc")
-	skipUnlessNativeGCC(t)
+	_, env := cCompiler(t)
 	dir := t.TempDir()
 	plug, host := filepath.Join(dir, "plug.so"), filepath.Join(dir, "host")
-	env := []string{"CGO_ENABLED=1"}
 	goBuild(t, env, "-buildmode=plugin", "-o", plug, "bounded.dev/internal/patch/testdata/plugin/plug")
 	goBuild(t, env, "-o", host, "bounded.dev/internal/patch/testdata/plugin/host")
 	out := run(t, host, plug)
