@@ -334,3 +334,34 @@ func TestBaselinesDoNotTear(t *testing.T) {
 		})
 	}
 }
+
+// TestArm64FastPathHasOneAcquire cross-compiles the benchmarks for arm64
+// and counts the load-acquire instructions in BenchmarkRead/stm's loop
+// (readSTM's closure): the flag check is the only one, the row is copied
+// with plain LDPs. A seqlock read has six (docs/phases.md); this test
+// fails if the fast path gains one.
+func TestArm64FastPathHasOneAcquire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles the package's tests for arm64")
+	}
+	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gotool); err != nil {
+		t.Skipf("no go command at %s: %v", gotool, err)
+	}
+	bin := filepath.Join(t.TempDir(), "stm_arm64.test")
+	build := exec.Command(gotool, "test", "-c", "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOARCH=arm64", "GOOS=linux")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("GOARCH=arm64 go test -c: %v\n%s", err, out)
+	}
+	out, err := exec.Command(gotool, "tool", "objdump", "-s", `stm_test\.readSTM\.func1$`, bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool objdump: %v\n%s", err, out)
+	}
+	acquires := regexp.MustCompile(`(?m)\sLDAR[BHW]?\s`).FindAll(out, -1)
+	pairs := regexp.MustCompile(`(?m)\sLDP\s`).FindAll(out, -1)
+	if len(acquires) != 1 || len(pairs) < 2 {
+		t.Fatalf("readSTM's loop on arm64 has %d load-acquires (want 1, the flag) and %d LDPs (want 2 or more, the row):\n%s",
+			len(acquires), len(pairs), out)
+	}
+}
