@@ -31,12 +31,18 @@ func BenchmarkQuiescentParallel(b *testing.B) {
 	})
 }
 
+// The benchmarks' phases, each with one flag of advice to switch.
+var (
+	benchWindow       = phase.Of("phase_bench_window")
+	benchWindowAdvice = benchWindow.Kind().Opt("advice")
+	benchSwitchAdvice = phase.Of("phase_bench_switch").Kind().Opt("advice")
+)
+
 // BenchmarkWindow is the cost of a window with no readers: Enter (the
 // dflag hold and an empty grace period) and Exit through a *Phase, and the
 // same through Do, which does not allocate a Window.
 func BenchmarkWindow(b *testing.B) {
-	p := phase.Of("phase_bench_window")
-	_ = p.Kind().Opt("advice")
+	p := benchWindow
 	b.Run("enter_exit", func(b *testing.B) {
 		for b.Loop() {
 			p.Enter().Exit()
@@ -60,7 +66,6 @@ func BenchmarkWindow(b *testing.B) {
 // (which misses flags registered in between, so windows cannot use it).
 func BenchmarkKindSwitch(b *testing.B) {
 	const kind = "phase_bench_switch"
-	_ = phase.Of(kind).Kind().Opt("advice")
 	b.Run("hold_kind", func(b *testing.B) {
 		for b.Loop() {
 			release, err := dflag.HoldKind(kind)

@@ -31,8 +31,8 @@ type Phase struct {
 	kind *aspect.Kind
 
 	mu      sync.Mutex
-	open    int    // windows open
-	release func() // the dflag hold while open > 0
+	open    int           // windows open
+	release func()        // the dflag hold while open > 0
 	gen     uint64        // increments when the advice is switched on
 	synced  atomic.Uint64 // the latest gen whose grace period has completed
 }
