@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"bounded.dev/internal/browsertest"
 	"bounded.dev/tracing/tracestore"
 )
 
@@ -55,7 +56,7 @@ func (l *statusLog) take() []string {
 // loads it cross-site with an <img>, a fetch and a form POST. Every
 // request is refused, and the rebinding page reads no trace.
 func TestAttacksInChromium(t *testing.T) {
-	needChromium(t)
+	browsertest.Need(t)
 	s := tracestore.New()
 	record(t, newProvider(s), "GET /secret/{id}")
 	var log statusLog
@@ -92,13 +93,13 @@ fetch(%[2]q, {mode: "no-cors", credentials: "include"}).then(() => {}, () => {})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b := startBrowser(t, ctx, "--host-resolver-rules=MAP rebind.test 127.0.0.1, MAP attacker.test 127.0.0.1")
-	defer b.close()
+	b := browsertest.Start(t, ctx, "--host-resolver-rules=MAP rebind.test 127.0.0.1, MAP attacker.test 127.0.0.1")
+	defer b.Close()
 
 	// DNS rebinding: same origin for the browser, refused by the Host check.
-	b.call("Page.navigate", map[string]any{"url": "http://rebind.test:" + port + "/rebind"}, nil)
-	b.waitFor(`document.title !== "pending" && document.title !== ""`)
-	if title := b.eval(`document.title`); title != "status 403 nothing" {
+	b.Call("Page.navigate", map[string]any{"url": "http://rebind.test:" + port + "/rebind"}, nil)
+	b.WaitFor(`document.title !== "pending" && document.title !== ""`)
+	if title := b.Eval(`document.title`); title != "status 403 nothing" {
 		t.Errorf("rebinding page: %v", title)
 	}
 	for _, c := range log.take() {
@@ -108,8 +109,8 @@ fetch(%[2]q, {mode: "no-cors", credentials: "include"}).then(() => {}, () => {})
 	}
 
 	// Cross-site: an <img>, a no-cors fetch and a form POST.
-	b.call("Page.navigate", map[string]any{"url": "http://attacker.test:" + au.Port() + "/"}, nil)
-	b.waitFor(`document.title === "done"`)
+	b.Call("Page.navigate", map[string]any{"url": "http://attacker.test:" + au.Port() + "/"}, nil)
+	b.WaitFor(`document.title === "done"`)
 	var got []string
 	methods := map[string]int{}
 	for methods["GET"] < 2 || methods["POST"] < 1 { // the <img>, the fetch, the form

@@ -2,17 +2,16 @@ package tracestore_test
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"bounded.dev/internal/browsertest"
 	"bounded.dev/tracing/tracestore"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -144,13 +143,6 @@ type traceLayout struct {
 	Text        string
 }
 
-func probeInto(t *testing.T, b *browser, expr string, out any) {
-	t.Helper()
-	if err := remarshal(b.eval(expr), out); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestPagesInChromium renders the list and a trace's page in headless
 // Chromium at two widths, under the pages' real CSP, and checks what a
 // reader sees: one row per trace on 50 a page, no name wrapped, the
@@ -160,7 +152,7 @@ func probeInto(t *testing.T, b *browser, expr string, out any) {
 // attributes open. It saves screenshots (and, with -docimages, the ones
 // in docs/img).
 func TestPagesInChromium(t *testing.T) {
-	needChromium(t)
+	browsertest.Need(t)
 	s := tracestore.New()
 	newest := fillForBrowser(t, s)
 	mux := http.NewServeMux()
@@ -171,16 +163,16 @@ func TestPagesInChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	b := startBrowser(t, ctx)
-	defer b.close()
+	b := browsertest.Start(t, ctx)
+	defer b.Close()
 	shots := t.TempDir()
 	t.Logf("screenshots in %s", shots)
 
 	for _, width := range []int{1400, 1024} {
-		b.resize(width, 900)
-		b.navigate(base)
+		b.Resize(width, 900)
+		b.Navigate(base)
 		var l listLayout
-		probeInto(t, b, listProbe, &l)
+		b.EvalInto(listProbe, &l)
 		t.Logf("%dpx list: %d rows, %d points, chart %.0fpx high, count %q", width, l.Rows, l.Points, l.ChartHeight, l.Count)
 		if l.Rows != tracestore.DefaultPageSize || l.First != newest.TraceID().String() || !l.Styled {
 			t.Errorf("%dpx: %d rows, first %s, styled %v", width, l.Rows, l.First, l.Styled)
@@ -194,41 +186,41 @@ func TestPagesInChromium(t *testing.T) {
 		if l.Overflow || !l.Older || l.Newer {
 			t.Errorf("%dpx: overflow %v, older %v, newer %v", width, l.Overflow, l.Older, l.Newer)
 		}
-		b.screenshot(filepath.Join(shots, fmt.Sprintf("list-%d.png", width)))
+		b.Screenshot(filepath.Join(shots, fmt.Sprintf("list-%d.png", width)))
 	}
 	if *docImages {
-		b.resize(1400, 900)
-		b.navigate(base)
-		b.screenshot(filepath.Join("..", "..", "docs", "img", "traces-list.png"))
+		b.Resize(1400, 900)
+		b.Navigate(base)
+		b.Screenshot(filepath.Join("..", "..", "docs", "img", "traces-list.png"))
 	}
 
 	// Paging: older, then newer again, by real clicks.
-	b.resize(1400, 900)
-	b.navigate(base)
-	click(t, b, "#older")
-	b.waitFor(`location.search.includes("offset=50") && document.readyState === "complete"`)
+	b.Resize(1400, 900)
+	b.Navigate(base)
+	b.Click("#older")
+	b.WaitFor(`location.search.includes("offset=50") && document.readyState === "complete"`)
 	var p2 listLayout
-	probeInto(t, b, listProbe, &p2)
+	b.EvalInto(listProbe, &p2)
 	if p2.Rows != 50 || p2.First == newest.TraceID().String() || !p2.Newer || !p2.Older || !strings.HasPrefix(p2.Count, "51–100 of 120") {
 		t.Errorf("page 2: %+v", p2)
 	}
-	click(t, b, "#older")
-	b.waitFor(`location.search.includes("offset=100") && document.readyState === "complete"`)
+	b.Click("#older")
+	b.WaitFor(`location.search.includes("offset=100") && document.readyState === "complete"`)
 	var p3 listLayout
-	probeInto(t, b, listProbe, &p3)
+	b.EvalInto(listProbe, &p3)
 	if p3.Rows != 20 || p3.Older || !p3.Newer {
 		t.Errorf("last page: %d rows, older %v, newer %v", p3.Rows, p3.Older, p3.Newer)
 	}
-	click(t, b, "#newer")
-	b.waitFor(`location.search.includes("offset=50") && document.readyState === "complete"`)
+	b.Click("#newer")
+	b.WaitFor(`location.search.includes("offset=50") && document.readyState === "complete"`)
 
 	// The filter form: status 5xx.
-	b.navigate(base)
-	b.eval(`document.querySelector('select[name="status"]').value = "5xx"`)
-	click(t, b, `form.filters button`)
-	b.waitFor(`location.search.includes("status=5xx") && document.readyState === "complete"`)
+	b.Navigate(base)
+	b.Eval(`document.querySelector('select[name="status"]').value = "5xx"`)
+	b.Click(`form.filters button`)
+	b.WaitFor(`location.search.includes("status=5xx") && document.readyState === "complete"`)
 	var f listLayout
-	probeInto(t, b, listProbe, &f)
+	b.EvalInto(listProbe, &f)
 	if f.Rows != 20 || f.Points != 20 {
 		t.Errorf("5xx filter: %d rows, %d points", f.Rows, f.Points)
 	}
@@ -239,17 +231,17 @@ func TestPagesInChromium(t *testing.T) {
 	}
 
 	// The trace id field takes a whole Traceresponse value.
-	b.navigate(base)
+	b.Navigate(base)
 	tr := fmt.Sprintf("00-%s-%s-01", newest.TraceID(), newest.SpanID())
-	b.eval(`document.querySelector('input[name="trace"]').value = ` + jsString(tr))
-	click(t, b, `form.filters button`)
-	b.waitFor(`document.querySelector("#waterfall") !== null && document.readyState === "complete"`)
+	b.Eval(`document.querySelector('input[name="trace"]').value = ` + browsertest.JSString(tr))
+	b.Click(`form.filters button`)
+	b.WaitFor(`document.querySelector("#waterfall") !== null && document.readyState === "complete"`)
 
 	for _, width := range []int{1400, 1024} {
-		b.resize(width, 900)
-		b.navigate(base + "?trace=" + newest.TraceID().String())
+		b.Resize(width, 900)
+		b.Navigate(base + "?trace=" + newest.TraceID().String())
 		var tl traceLayout
-		probeInto(t, b, traceProbe, &tl)
+		b.EvalInto(traceProbe, &tl)
 		var names []string
 		for _, r := range tl.Rows {
 			names = append(names, r.Name)
@@ -285,44 +277,22 @@ func TestPagesInChromium(t *testing.T) {
 		if !strings.Contains(tl.Text, "pricing <unavailable>") || !strings.Contains(tl.Text, "req-newest") || !strings.Contains(tl.Text, "502") {
 			t.Errorf("%dpx: the page lacks the status message, request id or status:\n%s", width, tl.Text)
 		}
-		b.screenshot(filepath.Join(shots, fmt.Sprintf("trace-%d.png", width)))
+		b.Screenshot(filepath.Join(shots, fmt.Sprintf("trace-%d.png", width)))
 	}
 	if *docImages {
-		b.resize(1400, 900)
-		b.navigate(base + "?trace=" + newest.TraceID().String())
-		b.screenshot(filepath.Join("..", "..", "docs", "img", "trace.png"))
+		b.Resize(1400, 900)
+		b.Navigate(base + "?trace=" + newest.TraceID().String())
+		b.Screenshot(filepath.Join("..", "..", "docs", "img", "trace.png"))
 	}
 
 	// A chart point leads to its trace.
-	b.navigate(base)
-	click(t, b, `#chart a circle`)
-	b.waitFor(`location.search.startsWith("?trace=") && document.querySelector("#waterfall") !== null`)
+	b.Navigate(base)
+	b.Click(`#chart a circle`)
+	b.WaitFor(`location.search.startsWith("?trace=") && document.querySelector("#waterfall") !== null`)
 
-	for _, p := range b.takeProblems() {
+	for _, p := range b.TakeProblems() {
 		if !strings.Contains(p, "favicon") {
 			t.Errorf("the page reported a problem (a CSP violation?): %s", p)
 		}
 	}
 }
-
-// click moves the mouse to the middle of the element selector finds and
-// clicks it, as a user would.
-func click(t *testing.T, b *browser, selector string) {
-	t.Helper()
-	var pt struct{ X, Y float64 }
-	raw := b.eval(`(() => {
-		const e = document.querySelector(` + jsString(selector) + `);
-		e.scrollIntoView({block: "center"});
-		const r = e.getBoundingClientRect();
-		return {x: r.left + r.width / 2, y: r.top + r.height / 2};
-	})()`)
-	if err := remarshal(raw, &pt); err != nil {
-		t.Fatal(err)
-	}
-	for _, typ := range []string{"mouseMoved", "mousePressed", "mouseReleased"} {
-		b.call("Input.dispatchMouseEvent", map[string]any{"type": typ, "x": pt.X, "y": pt.Y, "button": "left", "clickCount": 1}, nil)
-	}
-}
-
-var _ = json.Marshal
-var _ = os.Stat
