@@ -13,6 +13,7 @@ import (
 
 	"bounded.dev/dflag"
 	"bounded.dev/dflag/admin"
+	"bounded.dev/internal/browsertest"
 )
 
 var attackTarget = dflag.Feature("admin_attack", "target", "what the attacking pages try to switch")
@@ -68,7 +69,7 @@ func (rec *recorder) waitSeen(ctx context.Context, t *testing.T, n int) []string
 // and changes nothing.
 func TestCrossSiteAttacksInChromium(t *testing.T) {
 	t.Cleanup(admin.ReleaseHolds)
-	needChromium(t)
+	browsertest.Need(t)
 	rec := &recorder{next: admin.Handler(quiet)}
 	console := httptest.NewServer(rec)
 	defer console.Close()
@@ -96,10 +97,10 @@ document.getElementById("f").submit();
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b := startBrowser(t, ctx)
-	defer b.close()
+	b := browsertest.Start(t, ctx)
+	defer b.Close()
 	before := snapshot(t)
-	b.call("Page.navigate", map[string]any{"url": evil.URL + "/"}, nil)
+	b.Call("Page.navigate", map[string]any{"url": evil.URL + "/"}, nil)
 	seen := rec.waitSeen(ctx, t, 4)
 	time.Sleep(200 * time.Millisecond) // let any late request arrive
 	seen = rec.snapshot()
@@ -133,7 +134,7 @@ document.getElementById("f").submit();
 // that stops the attack.
 func TestDNSRebindingInChromium(t *testing.T) {
 	t.Cleanup(admin.ReleaseHolds)
-	needChromium(t)
+	browsertest.Need(t)
 	mux := http.NewServeMux()
 	mux.Handle("/debug/dflag/", admin.Handler(quiet, admin.WithPrefix("/debug/dflag/")))
 	mux.HandleFunc("/evil", func(w http.ResponseWriter, r *http.Request) {
@@ -158,21 +159,21 @@ func TestDNSRebindingInChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b := startBrowser(t, ctx, "--host-resolver-rules=MAP attacker.test 127.0.0.1")
-	defer b.close()
+	b := browsertest.Start(t, ctx, "--host-resolver-rules=MAP attacker.test 127.0.0.1")
+	defer b.Close()
 	before := snapshot(t)
-	b.call("Page.navigate", map[string]any{"url": "http://attacker.test:" + port + "/evil"}, nil)
-	b.waitFor(`document.title === "done attacker.test"`)
-	out, _ := b.eval(`document.getElementById("out").textContent`).(string)
+	b.Call("Page.navigate", map[string]any{"url": "http://attacker.test:" + port + "/evil"}, nil)
+	b.WaitFor(`document.title === "done attacker.test"`)
+	out, _ := b.Eval(`document.getElementById("out").textContent`).(string)
 	if !strings.Contains(out, "list 403") || !strings.Contains(out, "change 403") || !strings.Contains(out, "DNS-rebinding") {
 		t.Errorf("rebound page got:\n%s", out)
 	}
 	sameState(t, before)
 
 	// The control: the same page from a local name works.
-	b.call("Page.navigate", map[string]any{"url": "http://127.0.0.1:" + port + "/evil"}, nil)
-	b.waitFor(`document.title === "done 127.0.0.1"`)
-	out, _ = b.eval(`document.getElementById("out").textContent`).(string)
+	b.Call("Page.navigate", map[string]any{"url": "http://127.0.0.1:" + port + "/evil"}, nil)
+	b.WaitFor(`document.title === "done 127.0.0.1"`)
+	out, _ = b.Eval(`document.getElementById("out").textContent`).(string)
 	if !strings.Contains(out, "list 200") || !strings.Contains(out, "change 200") || !attackTarget.On() {
 		t.Errorf("control page got:\n%s", out)
 	}
@@ -184,14 +185,14 @@ func TestDNSRebindingInChromium(t *testing.T) {
 // the flags instead of staying blank.
 func TestMalformedHashInChromium(t *testing.T) {
 	t.Cleanup(admin.ReleaseHolds)
-	needChromium(t)
+	browsertest.Need(t)
 	srv := httptest.NewServer(admin.Handler(quiet))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	b := startBrowser(t, ctx)
-	defer b.close()
-	b.call("Page.navigate", map[string]any{"url": srv.URL + "/#%E0%A4%A"}, nil)
-	b.waitFor(`document.querySelector("#error").textContent.includes("not valid percent-encoding") &&
+	b := browsertest.Start(t, ctx)
+	defer b.Close()
+	b.Call("Page.navigate", map[string]any{"url": srv.URL + "/#%E0%A4%A"}, nil)
+	b.WaitFor(`document.querySelector("#error").textContent.includes("not valid percent-encoding") &&
 		document.querySelectorAll("#flags tr").length > 2`)
 }

@@ -16,6 +16,7 @@ import (
 
 	"bounded.dev/dflag"
 	"bounded.dev/dflag/admin"
+	"bounded.dev/internal/browsertest"
 )
 
 var (
@@ -25,30 +26,6 @@ var (
 	uxOther = dflag.Feature("admin_ux_other", "lonely", "the only flag of its kind")
 )
 
-// click sends a real mouse click to the element the selector finds.
-func (b *browser) click(selector string) {
-	b.t.Helper()
-	var pt struct{ X, Y float64 }
-	raw := b.eval(fmt.Sprintf(`(() => {
-		const b = document.querySelector(%q);
-		b.scrollIntoView({block: "center"});
-		const r = b.getBoundingClientRect();
-		return {x: r.x + r.width / 2, y: r.y + r.height / 2};
-	})()`, selector))
-	if err := remarshal(raw, &pt); err != nil {
-		b.t.Fatal(err)
-	}
-	for _, typ := range []string{"mouseMoved", "mousePressed", "mouseReleased"} {
-		b.call("Input.dispatchMouseEvent", map[string]any{"type": typ, "x": pt.X, "y": pt.Y, "button": "left", "clickCount": 1}, nil)
-	}
-}
-
-func (b *browser) typeInto(selector, text string) {
-	b.t.Helper()
-	b.eval(fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.focus(); e.select && e.select(); })()`, selector))
-	b.call("Input.insertText", map[string]any{"text": text}, nil)
-}
-
 // TestOperatorExperienceInChromium drives the console as an operator:
 // grouping by kind, confirmation of actions that match more than one flag
 // or every flag, exact switching of one record, a visible notice for a
@@ -57,7 +34,7 @@ func (b *browser) typeInto(selector, text string) {
 // as they change, and a status function that panics.
 func TestOperatorExperienceInChromium(t *testing.T) {
 	t.Cleanup(admin.ReleaseHolds)
-	needChromium(t)
+	browsertest.Need(t)
 	var connected atomic.Bool
 	var age atomic.Int64
 	srv := httptest.NewServer(admin.Handler(quiet,
@@ -74,67 +51,67 @@ func TestOperatorExperienceInChromium(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	b := startBrowser(t, ctx)
-	defer b.close()
+	b := browsertest.Start(t, ctx)
+	defer b.Close()
 	defer dflag.Deactivate("admin_ux")
 
-	b.call("Page.navigate", map[string]any{"url": srv.URL + "/#admin_ux"}, nil)
-	b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length === 4 &&
+	b.Call("Page.navigate", map[string]any{"url": srv.URL + "/#admin_ux"}, nil)
+	b.WaitFor(`document.querySelectorAll("#flags tr[data-name]").length === 4 &&
 		[...document.querySelectorAll("#flags tr.kind")].map((r) => r.dataset.kind).join() === "admin_ux,admin_ux_other,admin_ux_with_a_rather_long_kind"`)
-	if got := b.eval(`document.querySelector('#flags tr.kind[data-kind="admin_ux"]').textContent`); got != "admin_ux  (2 flags, 0 on)" {
+	if got := b.Eval(`document.querySelector('#flags tr.kind[data-kind="admin_ux"]').textContent`); got != "admin_ux  (2 flags, 0 on)" {
 		t.Errorf("kind header %q", got)
 	}
-	if got, _ := b.eval(`document.querySelector("dl.legend").textContent`).(string); !strings.Contains(got, "activations are ignored") || !strings.Contains(got, "activate adds one") {
+	if got, _ := b.Eval(`document.querySelector("dl.legend").textContent`).(string); !strings.Contains(got, "activations are ignored") || !strings.Contains(got, "activate adds one") {
 		t.Errorf("legend %q", got)
 	}
 
 	// A bulk action over 4 flags asks first, and saying no changes nothing.
 	before := snapshot(t)
-	b.click(`button.bulk[data-op="activate"]`)
-	b.waitFor(`!document.querySelector("#confirm").hidden &&
+	b.Click(`button.bulk[data-op="activate"]`)
+	b.WaitFor(`!document.querySelector("#confirm").hidden &&
 		document.querySelector("#confirm-text").textContent === "This will activate 4 flags matching admin_ux. Apply?"`)
-	b.click(`#confirm-no`)
-	b.waitFor(`document.querySelector("#confirm").hidden && document.querySelector("#status").textContent === "cancelled"`)
+	b.Click(`#confirm-no`)
+	b.WaitFor(`document.querySelector("#confirm").hidden && document.querySelector("#status").textContent === "cancelled"`)
 	sameState(t, before)
 
 	// Narrowed to two, it still asks; confirmed, both switch.
-	b.typeInto("#filter", "admin_ux:catalogue_cache")
-	b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length === 2`)
-	b.click(`button.bulk[data-op="activate"]`)
-	b.waitFor(`document.querySelector("#confirm-text").textContent.includes("activate 2 flags matching admin_ux:catalogue_cache")`)
-	b.click(`#confirm-yes`)
-	b.waitFor(`document.querySelector("#status").textContent === "activate admin_ux:catalogue_cache: 2 matched"`)
+	b.TypeInto("#filter", "admin_ux:catalogue_cache")
+	b.WaitFor(`document.querySelectorAll("#flags tr[data-name]").length === 2`)
+	b.Click(`button.bulk[data-op="activate"]`)
+	b.WaitFor(`document.querySelector("#confirm-text").textContent.includes("activate 2 flags matching admin_ux:catalogue_cache")`)
+	b.Click(`#confirm-yes`)
+	b.WaitFor(`document.querySelector("#status").textContent === "activate admin_ux:catalogue_cache: 2 matched"`)
 	if !uxOne.On() || !uxTwo.On() {
 		t.Errorf("confirmed bulk action: %v %v", uxOne.State(), uxTwo.State())
 	}
 	// The table shows who holds them, and with which term.
-	b.waitFor(fmt.Sprintf(`document.querySelector('#flags tr[data-name=%q] td.owners').textContent === "console:127.0.0.1+admin_ux:catalogue_cache"`, uxTwo.Name()))
+	b.WaitFor(fmt.Sprintf(`document.querySelector('#flags tr[data-name=%q] td.owners').textContent === "console:127.0.0.1+admin_ux:catalogue_cache"`, uxTwo.Name()))
 
 	// A row's button switches exactly its record, without asking.
-	b.click(fmt.Sprintf(`#flags tr[data-name=%q] button.op-deactivate`, uxOne.Name()))
-	b.waitFor(fmt.Sprintf(`document.querySelector("#status").textContent === "deactivate %s: 1 matched"`, uxOne.Name()))
+	b.Click(fmt.Sprintf(`#flags tr[data-name=%q] button.op-deactivate`, uxOne.Name()))
+	b.WaitFor(fmt.Sprintf(`document.querySelector("#status").textContent === "deactivate %s: 1 matched"`, uxOne.Name()))
 	if uxOne.On() || !uxTwo.On() {
 		t.Errorf("exact deactivate touched another record: %v %v", uxOne.State(), uxTwo.State())
 	}
 
 	// Every flag: the confirmation says ALL and how many.
-	b.typeInto("#filter", "")
-	b.call("Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": "Backspace", "code": "Backspace", "windowsVirtualKeyCode": 8}, nil)
-	b.eval(`document.querySelector("#filter").value = ""; document.querySelector("#filter").dispatchEvent(new Event("input"))`)
+	b.TypeInto("#filter", "")
+	b.Call("Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": "Backspace", "code": "Backspace", "windowsVirtualKeyCode": 8}, nil)
+	b.Eval(`document.querySelector("#filter").value = ""; document.querySelector("#filter").dispatchEvent(new Event("input"))`)
 	all, _ := dflag.List("")
-	b.click(`button.bulk[data-op="unhook"]`)
-	b.waitFor(fmt.Sprintf(`document.querySelector("#confirm-text").textContent === "This will unhook ALL %d flags (empty pattern). Apply?"`, len(all)))
-	b.click(`#confirm-no`)
+	b.Click(`button.bulk[data-op="unhook"]`)
+	b.WaitFor(fmt.Sprintf(`document.querySelector("#confirm-text").textContent === "This will unhook ALL %d flags (empty pattern). Apply?"`, len(all)))
+	b.Click(`#confirm-no`)
 
 	// A term that matches nothing is applied (as in the C library) but the
 	// page says so.
-	b.typeInto("#spec", "-admin_ux_typo: ?admin_ux_other:lonely")
-	b.click("#apply")
-	b.waitFor(`document.querySelector("#notice").textContent.includes('deactivate "admin_ux_typo:" matched no flag') &&
+	b.TypeInto("#spec", "-admin_ux_typo: ?admin_ux_other:lonely")
+	b.Click("#apply")
+	b.WaitFor(`document.querySelector("#notice").textContent.includes('deactivate "admin_ux_typo:" matched no flag') &&
 		getComputedStyle(document.querySelector("#notice")).display !== "none"`)
 
 	// The history shows the changes, newest first.
-	b.waitFor(`document.querySelectorAll("#changes tr").length === 3 &&
+	b.WaitFor(`document.querySelectorAll("#changes tr").length === 3 &&
 		document.querySelector("#changes tr td.what").textContent === "deactivate admin_ux_typo: (0); rehook admin_ux_other:lonely (1)" &&
 		document.querySelector("#changes tr td.num").textContent.includes("matched nothing")`)
 
@@ -142,31 +119,31 @@ func TestOperatorExperienceInChromium(t *testing.T) {
 	if _, err := dflag.Activate("admin_ux_other:lonely"); err != nil {
 		t.Fatal(err)
 	}
-	b.waitFor(fmt.Sprintf(`document.querySelector('#flags tr[data-name=%q] td.act').textContent === "1"`, uxOther.Name()))
+	b.WaitFor(fmt.Sprintf(`document.querySelector('#flags tr[data-name=%q] td.act').textContent === "1"`, uxOther.Name()))
 	dflag.Deactivate("admin_ux_other:")
 
 	// The status panel: the fleet's values, compact, refreshed live; the
 	// panicking status shows its error and breaks nothing else.
 	fleet := `#statuses .st[data-name="fleet"]`
-	b.waitFor(`!document.querySelector("#statuses").hidden &&
+	b.WaitFor(`!document.querySelector("#statuses").hidden &&
 		document.querySelector('` + fleet + ` .kv[data-key="connected"] .v.no').textContent === "no" &&
 		document.querySelector('` + fleet + ` .kv[data-key="last_error"] .v.bad').textContent === "etcd unreachable" &&
 		document.querySelector('` + fleet + ` .kv[data-key="keys"] .v').textContent === "2" &&
 		document.querySelector('#statuses .st.failed[data-name="probe"] .err').textContent === 'status "probe": panic: probe crashed'`)
-	first, _ := b.eval(`Number(document.querySelector('` + fleet + ` .kv[data-key="age_seconds"] .v').textContent)`).(float64)
-	b.waitFor(fmt.Sprintf(`Number(document.querySelector('`+fleet+` .kv[data-key="age_seconds"] .v').textContent) > %v`, first))
+	first, _ := b.Eval(`Number(document.querySelector('` + fleet + ` .kv[data-key="age_seconds"] .v').textContent)`).(float64)
+	b.WaitFor(fmt.Sprintf(`Number(document.querySelector('`+fleet+` .kv[data-key="age_seconds"] .v').textContent) > %v`, first))
 	connected.Store(true)
-	b.waitFor(`document.querySelector('` + fleet + ` .kv[data-key="connected"] .v.yes').textContent === "yes" &&
+	b.WaitFor(`document.querySelector('` + fleet + ` .kv[data-key="connected"] .v.yes').textContent === "yes" &&
 		document.querySelector('` + fleet + ` .kv[data-key="last_error"] .v').textContent === "—"`)
-	if got := b.eval(`[...document.querySelectorAll("#statuses .st")].map((e) => e.dataset.name).join()`); got != "fleet,markup,probe" {
+	if got := b.Eval(`[...document.querySelectorAll("#statuses .st")].map((e) => e.dataset.name).join()`); got != "fleet,markup,probe" {
 		t.Errorf("status panel shows %v, want fleet,markup,probe", got)
 	}
 	// A value is text, never markup.
-	if got := b.eval(`document.querySelector('#statuses .st[data-name="markup"] .kv[data-key="note"] .v').textContent + " " +
+	if got := b.Eval(`document.querySelector('#statuses .st[data-name="markup"] .kv[data-key="note"] .v').textContent + " " +
 		(document.querySelector("#injected") === null)`); got != "<img src=x id=injected> true" {
 		t.Errorf("a status value as markup: %v", got)
 	}
-	if msg := b.eval(`document.querySelector("#error").textContent`); msg != "" {
+	if msg := b.Eval(`document.querySelector("#error").textContent`); msg != "" {
 		t.Errorf("page shows an error beside the status panel: %v", msg)
 	}
 }
@@ -177,7 +154,7 @@ func TestOperatorExperienceInChromium(t *testing.T) {
 // inside a word, and that the table and the status panel fit the window.
 func TestLayoutInChromium(t *testing.T) {
 	t.Cleanup(admin.ReleaseHolds)
-	needChromium(t)
+	browsertest.Need(t)
 	srv := httptest.NewServer(admin.Handler(quiet, admin.WithStatus("fleet", func() any {
 		return map[string]any{"connected": false, "age_seconds": 42.5, "keys": 3,
 			"last_error": "context deadline exceeded: dial tcp 10.20.30.40:2379: connect: connection refused; retrying every 1s, the state in force is the last one read"}
@@ -185,8 +162,8 @@ func TestLayoutInChromium(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	b := startBrowser(t, ctx)
-	defer b.close()
+	b := browsertest.Start(t, ctx)
+	defer b.Close()
 	// An owner with terms, as an operator's change makes one.
 	h := admin.Handler(quiet)
 	post(t, h, form("op", "activate", "pattern", "admin_ux:catalogue_cache"))
@@ -196,12 +173,12 @@ func TestLayoutInChromium(t *testing.T) {
 		dir = t.TempDir()
 	}
 	for _, width := range []int{1400, 1024} {
-		b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false}, nil)
-		b.call("Page.navigate", map[string]any{"url": srv.URL + "/#admin_"}, nil)
-		b.waitFor(`document.querySelectorAll("#flags tr[data-name]").length > 8 && document.querySelectorAll("#flags td.owners span").length >= 3 &&
+		b.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false}, nil)
+		b.Call("Page.navigate", map[string]any{"url": srv.URL + "/#admin_"}, nil)
+		b.WaitFor(`document.querySelectorAll("#flags tr[data-name]").length > 8 && document.querySelectorAll("#flags td.owners span").length >= 3 &&
 			document.querySelectorAll("#statuses .st .kv").length === 4`)
 		var bad []string
-		raw := b.eval(`(() => {
+		raw := b.Eval(`(() => {
 			const bad = [];
 			const oneLine = (e) => {
 				const lh = parseFloat(getComputedStyle(e).lineHeight) || 20;
@@ -233,14 +210,14 @@ func TestLayoutInChromium(t *testing.T) {
 			}
 			return bad;
 		})()`)
-		if err := remarshal(raw, &bad); err != nil {
+		if err := browsertest.Remarshal(raw, &bad); err != nil {
 			t.Fatal(err)
 		}
 		if len(bad) > 0 {
 			t.Errorf("at %d px: %q", width, bad)
 		}
 		var shot struct{ Data string }
-		b.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": false}, &shot)
+		b.Call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": false}, &shot)
 		data, err := base64.StdEncoding.DecodeString(shot.Data)
 		if err != nil {
 			t.Fatal(err)
