@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -17,23 +16,10 @@ import (
 	"time"
 
 	"bounded.dev/dflag"
+	"bounded.dev/internal/browsertest"
 	"bounded.dev/middleware"
 	"bounded.dev/tracing"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-// needChromium skips the test when Chromium is missing, unless
-// BOUNDED_REQUIRE_TOOLS=1 (CI) makes that a failure.
-func needChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("BOUNDED_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("no %s (run .ci/install-chromium): %v", chromiumPath, err)
-		}
-		t.Skipf("no %s (run .ci/install-chromium): %v", chromiumPath, err)
-	}
-}
 
 // TestCrossSiteOptInInChromium: a page on another origin embeds
 // <img src="http://127.0.0.1:PORT/x?tracing=1">, and a DNS-rebinding page
@@ -44,7 +30,7 @@ func needChromium(t *testing.T) {
 // store), the opt-in bucket keeps its only token for a legitimate client,
 // and the refusals are logged with their reason.
 func TestCrossSiteOptInInChromium(t *testing.T) {
-	needChromium(t)
+	browsertest.Need(t)
 	tp, exp := newProvider(t)
 
 	var activations atomic.Int32
@@ -100,11 +86,9 @@ func TestCrossSiteOptInInChromium(t *testing.T) {
 		"http://localhost:" + aport + "/",
 		"http://rebind.attacker.test:" + port + "/rebind",
 	} {
-		cmd := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
-			"--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update",
-			"--disable-sync", "--disable-extensions", "--user-data-dir="+t.TempDir(),
-			"--host-resolver-rules=MAP rebind.attacker.test 127.0.0.1",
-			"--virtual-time-budget=5000", "--dump-dom", page)
+		cmd := exec.CommandContext(ctx, browsertest.ChromiumPath, append(browsertest.Args(t.TempDir()),
+			"--disable-extensions", "--host-resolver-rules=MAP rebind.attacker.test 127.0.0.1",
+			"--virtual-time-budget=5000", "--dump-dom", page)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("chromium %s: %v\n%.2000s", page, err, out)
 		}
