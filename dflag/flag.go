@@ -175,14 +175,36 @@ func checkKind(kind string) error {
 	if kind == "" {
 		return fmt.Errorf("empty flag kind")
 	}
-	for i, c := range kind {
-		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' {
-			continue
-		}
+	if !isIdent(kind) {
 		return fmt.Errorf("flag kind %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", kind)
 	}
 	return nil
 }
+
+// isIdent reports whether s is a non-empty identifier
+// ([A-Za-z_][A-Za-z0-9_]*). It looks at bytes: a non-ASCII byte is not
+// in the set.
+func isIdent(s string) bool {
+	if s == "" || '0' <= s[0] && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if identByte[s[i]] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// identByte marks the bytes of an identifier.
+var identByte = func() (t [256]uint8) {
+	for c := range 256 {
+		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // sourceLine returns the source position of the instruction before pc, as
 // runtime.Callers reports return addresses (pass address+1 for the position

@@ -148,7 +148,7 @@ func prefixes(re *syntax.Regexp, atStart bool) []alt {
 func candidates(kind string, m *matcher, buf *[maxAlts][]*Flag) [][]*Flag {
 	all := reg.all
 	if kind != "" {
-		all = reg.byKind[kind]
+		all = kindFlags(kind)
 	}
 	runs := buf[:0]
 	if m == nil || len(m.runs) == 0 {

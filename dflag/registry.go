@@ -10,20 +10,51 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // reg is the process-wide flag registry.
 var reg struct {
 	mu          sync.Mutex
-	all         []*Flag            // in registration order
-	byKind      map[string][]*Flag // index for the kind operations
-	sorted      []*Flag            // by full name, then seq: a pattern's literal prefix is a run
-	holds       map[string]uint64  // kind-wide activations that also apply to later flags
-	owners      map[string]*Hold   // live holds by owner
+	all         []*Flag             // in registration order
+	kinds       map[string]*kindRec // index for the kind operations; keys are checked kind names, never deleted
+	sorted      []*Flag             // by full name, then seq: a pattern's literal prefix is a run
+	owners      map[string]*Hold    // live holds by owner
 	initialized bool
 	initDone    chan struct{} // closed when the first Init has finished
 	initErr     error
+}
+
+// kindRec is one kind's records and its kind-wide holds. A kind's entry
+// stays in reg.kinds once made, holds at zero included, so that a hold and
+// its release cost one map lookup and no insertion or deletion.
+type kindRec struct {
+	name  string
+	flags []*Flag // the kind's records, in registration order
+	holds uint64  // kind-wide activations that also apply to later flags
+}
+
+// kindLocked returns kind's entry, making it if need be; reg.mu must be
+// held.
+func kindLocked(kind string) *kindRec {
+	k := reg.kinds[kind]
+	if k == nil {
+		if reg.kinds == nil {
+			reg.kinds = make(map[string]*kindRec)
+		}
+		k = &kindRec{name: kind}
+		reg.kinds[kind] = k
+	}
+	return k
+}
+
+// kindFlags returns kind's records; reg.mu must be held.
+func kindFlags(kind string) []*Flag {
+	if k := reg.kinds[kind]; k != nil {
+		return k.flags
+	}
+	return nil
 }
 
 // want is the value the flag should have; reg.mu must be held. A hold's
@@ -56,15 +87,13 @@ func register(f *Flag) {
 func registerLocked(f *Flag) {
 	f.seq = len(reg.all)
 	f.applyHoldsLocked()
+	k := kindLocked(f.kind)
 	if !f.unhooked() {
-		f.activation += reg.holds[f.kind]
-		f.kindHeld += reg.holds[f.kind]
+		f.activation += k.holds
+		f.kindHeld += k.holds
 	}
 	reg.all = append(reg.all, f)
-	if reg.byKind == nil {
-		reg.byKind = make(map[string][]*Flag)
-	}
-	reg.byKind[f.kind] = append(reg.byKind[f.kind], f)
+	k.flags = append(k.flags, f)
 	i, _ := slices.BinarySearchFunc(reg.sorted, f, func(a, b *Flag) int {
 		return cmp.Or(strings.Compare(a.full, b.full), cmp.Compare(a.seq, b.seq))
 	})
@@ -291,19 +320,33 @@ func Rehook(pattern string) (int, error) { return control(OpRehook, "", pattern)
 // the empty pattern selects every flag of the kind. It touches only that
 // kind's records. An invalid kind or pattern is an error.
 func ActivateKind(kind, pattern string) (int, error) {
-	if err := checkKind(kind); err != nil {
-		return 0, fmt.Errorf("dflag: %w", err)
-	}
-	return control(OpActivate, kind, pattern)
+	return controlKind(OpActivate, kind, pattern)
 }
 
 // DeactivateKind deactivates the flags of kind whose full name matches
 // pattern; the empty pattern selects every flag of the kind.
 func DeactivateKind(kind, pattern string) (int, error) {
+	return controlKind(OpDeactivate, kind, pattern)
+}
+
+// controlKind is a kind operation. With the empty pattern and a kind that
+// has records (whose name was checked when the first was registered), it
+// is one map lookup and a walk over the kind's records.
+func controlKind(op Op, kind, pattern string) (int, error) {
+	if pattern == "" {
+		reg.mu.Lock()
+		if k := reg.kinds[kind]; k != nil {
+			ev := controlKindLocked(op, kind, k)
+			reg.mu.Unlock()
+			notify(ev)
+			return ev.Matched, ev.error()
+		}
+		reg.mu.Unlock()
+	}
 	if err := checkKind(kind); err != nil {
 		return 0, fmt.Errorf("dflag: %w", err)
 	}
-	return control(OpDeactivate, kind, pattern)
+	return control(op, kind, pattern)
 }
 
 // control applies op to the matching records. kind != "" restricts it to
@@ -340,6 +383,9 @@ func (ev *Event) error() error {
 // in line with its counts, so a call site that an earlier operation could
 // not switch is retried.
 func controlLocked(op Op, kind, pattern string, m *matcher) Event {
+	if kind != "" && m == nil {
+		return controlKindLocked(op, kind, reg.kinds[kind])
+	}
 	ev := Event{Op: op, Kind: kind, Pattern: pattern}
 	var sites []*Flag
 	var buf [maxAlts][]*Flag
@@ -358,6 +404,31 @@ func controlLocked(op Op, kind, pattern string, m *matcher) Event {
 	n, patched, took, err := patchSites(sites)
 	ev.Flipped += n
 	ev.Patched, ev.PatchTime, ev.Err = patched, took, err
+	return ev
+}
+
+// controlKindLocked is controlLocked for every record of kind (the kind
+// operations with the empty pattern): the kind's records, without the
+// pattern machinery.
+// k is the kind's entry, or nil if it has none.
+func controlKindLocked(op Op, kind string, k *kindRec) Event {
+	ev := Event{Op: op, Kind: kind}
+	if k == nil {
+		return ev
+	}
+	var sites []*Flag
+	for _, f := range k.flags {
+		ev.Matched++
+		op.apply(f)
+		if f.syncHook(&sites) {
+			ev.Flipped++
+		}
+	}
+	if len(sites) > 0 {
+		n, patched, took, err := patchSites(sites)
+		ev.Flipped += n
+		ev.Patched, ev.PatchTime, ev.Err = patched, took, err
+	}
 	return ev
 }
 
@@ -396,43 +467,51 @@ func (op Op) apply(f *Flag) {
 // from the release's own switching is logged with [slog.Error] and is in
 // the [Event] watchers see.
 func HoldKind(kind string) (release func(), err error) {
-	if err := checkKind(kind); err != nil {
-		return nil, fmt.Errorf("dflag: HoldKind: %w", err)
-	}
 	reg.mu.Lock()
-	if reg.holds == nil {
-		reg.holds = make(map[string]uint64)
+	k := reg.kinds[kind]
+	if k == nil { // a kind with no entry yet: check its name
+		reg.mu.Unlock()
+		if err := checkKind(kind); err != nil {
+			return nil, fmt.Errorf("dflag: HoldKind: %w", err)
+		}
+		reg.mu.Lock()
+		k = kindLocked(kind)
 	}
-	reg.holds[kind]++
-	ev := kindHoldLocked(kind, +1)
+	k.holds++
+	ev := kindHoldLocked(kind, k, +1)
 	reg.mu.Unlock()
 	notify(ev)
-	var once sync.Once
+	// The release is one closure and one word-sized flag (the tiny
+	// allocator's), the least an idempotent func can cost.
+	var done atomic.Bool
 	return func() {
-		once.Do(func() {
-			reg.mu.Lock()
-			if reg.holds[kind]--; reg.holds[kind] == 0 {
-				delete(reg.holds, kind)
-			}
-			ev := kindHoldLocked(kind, -1)
-			reg.mu.Unlock()
-			notify(ev)
-			if err := ev.error(); err != nil {
-				slog.Error("dflag: releasing a kind hold", "kind", kind, "err", err)
-			}
-		})
+		if done.CompareAndSwap(false, true) {
+			k.release()
+		}
 	}, ev.error()
+}
+
+// release takes back one kind-wide hold.
+func (k *kindRec) release() {
+	reg.mu.Lock()
+	k.holds--
+	ev := kindHoldLocked(k.name, k, -1)
+	reg.mu.Unlock()
+	notify(ev)
+	if err := ev.error(); err != nil {
+		slog.Error("dflag: releasing a kind hold", "kind", k.name, "err", err)
+	}
 }
 
 // kindHoldLocked adds (delta +1) or takes back (-1) one kind hold's
 // activation on every flag of kind; reg.mu must be held.
-func kindHoldLocked(kind string, delta int) Event {
+func kindHoldLocked(kind string, k *kindRec, delta int) Event {
 	ev := Event{Op: OpActivate, Kind: kind}
 	if delta < 0 {
 		ev.Op = OpDeactivate
 	}
 	var sites []*Flag
-	for _, f := range reg.byKind[kind] {
+	for _, f := range k.flags {
 		ev.Matched++
 		switch {
 		case delta > 0 && !f.unhooked():
