@@ -10,6 +10,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"bounded.dev/fleet/etcdtest"
 )
 
 // packagedEtcd is an etcd server binary (Debian's etcd-server) run as its
@@ -88,7 +90,7 @@ func TestDebianEtcdServer(t *testing.T) {
 	out, _ := exec.Command(bin, "--version").Output()
 	t.Logf("%s", firstLine(out))
 	pe := &packagedEtcd{t: t, bin: bin, dir: t.TempDir(),
-		client: fmt.Sprintf("127.0.0.1:%d", freePort(t)), peer: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+		client: fmt.Sprintf("127.0.0.1:%d", etcdtest.FreePort(t)), peer: fmt.Sprintf("127.0.0.1:%d", etcdtest.FreePort(t))}
 	pe.start()
 	t.Cleanup(pe.crash)
 	countHolds(t)

@@ -10,6 +10,8 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"bounded.dev/fleet/etcdtest"
 )
 
 // readMetrics collects the bridge's instruments through a real SDK reader.
@@ -46,23 +48,23 @@ func readMetrics(t *testing.T, r *sdkmetric.ManualReader) map[string]float64 {
 
 func TestMetricsAndStatusEndpoint(t *testing.T) {
 	te := newEtcd(t, nil, false)
-	proxy := newCutProxy(t, te.endpoint())
+	proxy := etcdtest.NewProxy(t, te.Endpoint())
 	countHolds(t)
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	cfg, _ := testConfig(t, proxy.addr)
+	cfg, _ := testConfig(t, proxy.Addr())
 	cfg.MeterProvider = mp
 	p := cfg.Prefix
-	te.put(p+"a", "-breaker:a")
-	te.put(p+"b", "+advice:b")
+	te.Put(p+"a", "-breaker:a")
+	te.Put(p+"b", "+advice:b")
 	b := startBridge(t, cfg)
 
 	m := readMetrics(t, reader)
 	if m["dflag.fleet.connected"] != 1 || m["dflag.fleet.keys"] != 2 || m["dflag.fleet.sync.age"] != 0 {
 		t.Errorf("connected metrics: %v", m)
 	}
-	te.put(p+"a", "-(")
+	te.Put(p+"a", "-(")
 	eventually(t, 5*time.Second, "refusal", func() bool { ks, _ := keyStatus(b, p+"a"); return ks.Refused != "" })
 	if m := readMetrics(t, reader); m["dflag.fleet.refused"] != 1 {
 		t.Errorf("refused counter: %v", m)
@@ -85,13 +87,13 @@ func TestMetricsAndStatusEndpoint(t *testing.T) {
 		t.Errorf("POST to the status endpoint: %v, %v", resp.Status, err)
 	}
 
-	proxy.cut()
+	proxy.Cut()
 	eventually(t, 5*time.Second, "disconnection", func() bool { return !b.Connected() })
 	time.Sleep(200 * time.Millisecond)
 	m = readMetrics(t, reader)
 	if m["dflag.fleet.connected"] != 0 || m["dflag.fleet.sync.age"] < 0.2 || m["dflag.fleet.keys"] != 2 {
 		t.Errorf("metrics during an outage: %v", m)
 	}
-	proxy.restore()
+	proxy.Restore()
 	eventually(t, 5*time.Second, "reconnection", b.Connected)
 }

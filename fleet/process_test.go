@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"bounded.dev/dflag"
+	"bounded.dev/fleet/etcdtest"
 )
 
 // The probe is this test binary re-executed as a fleet instance: real
@@ -211,12 +212,12 @@ func TestThreeProcessesOneEtcd(t *testing.T) {
 		t.Skip("starts three processes and restarts etcd twice")
 	}
 	te := newEtcd(t, nil, false)
-	proxy := newCutProxy(t, te.endpoint())
+	proxy := etcdtest.NewProxy(t, te.Endpoint())
 	prefix := "/dflag/procs/"
-	te.put(prefix+"ops", "-breaker:probe_pay") // tripped before the instances start
+	te.Put(prefix+"ops", "-breaker:probe_pay") // tripped before the instances start
 	var ps []*probe
 	for range 3 {
-		ps = append(ps, startProbe(t, proxy.addr, prefix))
+		ps = append(ps, startProbe(t, proxy.Addr(), prefix))
 	}
 	for _, p := range ps {
 		p.wait(t, "breaker=0 tracing=0 advice=0 connected=true")
@@ -230,7 +231,7 @@ func TestThreeProcessesOneEtcd(t *testing.T) {
 			want, value = "advice=0", ""
 		}
 		t0 := time.Now()
-		te.put(prefix+"advice", value)
+		te.Put(prefix+"advice", value)
 		for _, p := range ps {
 			lat = append(lat, p.wait(t, want).Sub(t0))
 		}
@@ -240,12 +241,12 @@ func TestThreeProcessesOneEtcd(t *testing.T) {
 
 	// etcd stopped for several seconds: the instances keep the state and
 	// say they are disconnected; etcd restarts and a key changes.
-	te.put(prefix+"advice", "+advice:probe_cache")
+	te.Put(prefix+"advice", "+advice:probe_cache")
 	for _, p := range ps {
 		p.wait(t, "advice=1")
 	}
-	proxy.cut()
-	te.stop()
+	proxy.Cut()
+	te.Stop()
 	for _, p := range ps {
 		p.wait(t, "breaker=0 advice=1 connected=false")
 	}
@@ -253,11 +254,11 @@ func TestThreeProcessesOneEtcd(t *testing.T) {
 	for _, p := range ps {
 		p.wait(t, "breaker=0 advice=1 connected=false") // still
 	}
-	te.start()
-	te.put(prefix+"ops", "-breaker:probe_pay -request_tracing:probe_db")
-	te.del(prefix + "advice")
+	te.Restart()
+	te.Put(prefix+"ops", "-breaker:probe_pay -request_tracing:probe_db")
+	te.Delete(prefix + "advice")
 	back := time.Now()
-	proxy.restore()
+	proxy.Restore()
 	var catchUp []time.Duration
 	for _, p := range ps {
 		catchUp = append(catchUp, p.wait(t, "breaker=0 advice=0 connected=true").Sub(back))
@@ -269,11 +270,11 @@ func TestThreeProcessesOneEtcd(t *testing.T) {
 
 	// etcd restarted empty: every hold is released, flags go back to their
 	// defaults.
-	proxy.cut()
-	te.stop()
-	te.wipe()
-	te.start()
-	proxy.restore()
+	proxy.Cut()
+	te.Stop()
+	te.Wipe()
+	te.Restart()
+	proxy.Restore()
 	for _, p := range ps {
 		p.wait(t, "breaker=1 tracing=0 advice=0 connected=true")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bounded.dev/dflag"
+	"bounded.dev/fleet/etcdtest"
 )
 
 // One flag per row of issue 13's composition table, so that rows do not
@@ -60,8 +61,8 @@ func hasOwner(f *dflag.Flag, owner string) bool {
 // local control as the console, traced requests and operators make it.
 func TestCompositionRules(t *testing.T) {
 	te := newEtcd(t, nil, false)
-	proxy := newCutProxy(t, te.endpoint())
-	cfg, _ := testConfig(t, proxy.addr)
+	proxy := etcdtest.NewProxy(t, te.Endpoint())
+	cfg, _ := testConfig(t, proxy.Addr())
 	p := cfg.Prefix
 	b := startBridge(t, cfg)
 
@@ -69,7 +70,7 @@ func TestCompositionRules(t *testing.T) {
 	// refused it).
 	set := func(t *testing.T, k, v string) {
 		t.Helper()
-		te.put(p+k, v)
+		te.Put(p+k, v)
 		eventually(t, 5*time.Second, "key "+k+" applied", func() bool {
 			ks, ok := keyStatus(b, p+k)
 			return ok && (strings.Join(ks.Terms, " ") == strings.Join(strings.Fields(v), " ") || ks.Refused == v)
@@ -77,7 +78,7 @@ func TestCompositionRules(t *testing.T) {
 	}
 	clear := func(t *testing.T, k string) {
 		t.Helper()
-		te.del(p + k)
+		te.Delete(p + k)
 		waitTerms(t, b, p+k, "<none>")
 	}
 
@@ -239,11 +240,11 @@ func TestCompositionRules(t *testing.T) {
 			mu.Unlock()
 		})
 		defer stopWatch()
-		rev := te.put(p+"twice", "-"+pat(ruleTwice))
+		rev := te.Put(p+"twice", "-"+pat(ruleTwice))
 		eventually(t, 5*time.Second, "second delivery", func() bool { ks, _ := keyStatus(b, p+"twice"); return ks.Revision == rev })
-		proxy.cut()
+		proxy.Cut()
 		eventually(t, 5*time.Second, "disconnection", func() bool { return !b.Connected() })
-		proxy.restore()
+		proxy.Restore()
 		eventually(t, 5*time.Second, "re-read", b.Connected)
 		wantOn(t, ruleTwice, false, "after delivery twice and a re-read")
 		mu.Lock()

@@ -43,14 +43,14 @@ func TestTLSWithClientCertificates(t *testing.T) {
 	certs := newCerts(t)
 	te := newEtcd(t, certs, true)
 	countHolds(t)
-	cfg, _ := testConfig(t, te.endpoint()) // bare host:port: TLS because a CA is given
+	cfg, _ := testConfig(t, te.Endpoint()) // bare host:port: TLS because a CA is given
 	cfg.CACert, cfg.Cert, cfg.Key = certs.caCert, certs.clientCert, certs.clientKey
-	te.put(cfg.Prefix+"a", "-breaker:tls")
+	te.Put(cfg.Prefix+"a", "-breaker:tls")
 	b := startBridge(t, cfg)
 	if got := termsOf(b, cfg.Prefix+"a"); got != "-breaker:tls" {
 		t.Errorf("over TLS: %q", got)
 	}
-	te.put(cfg.Prefix+"a", "-breaker:tls2")
+	te.Put(cfg.Prefix+"a", "-breaker:tls2")
 	waitTerms(t, b, cfg.Prefix+"a", "-breaker:tls2")
 
 	t.Run("server certificate from another CA", func(t *testing.T) {
@@ -70,7 +70,7 @@ func TestTLSWithClientCertificates(t *testing.T) {
 	t.Run("plain text to a TLS server", func(t *testing.T) {
 		bad := cfg
 		bad.CACert, bad.Cert, bad.Key = "", "", ""
-		bad.Endpoints = []string{"http://" + te.endpoint()}
+		bad.Endpoints = []string{"http://" + te.Endpoint()}
 		bad.Prefix += "z/"
 		notSynced(t, bad)
 	})
@@ -79,9 +79,9 @@ func TestTLSWithClientCertificates(t *testing.T) {
 func TestUserPasswordReadOnlyRole(t *testing.T) {
 	te := newEtcd(t, nil, false)
 	countHolds(t)
-	cfg, _ := testConfig(t, te.endpoint())
+	cfg, _ := testConfig(t, te.Endpoint())
 	p := cfg.Prefix
-	te.put(p+"a", "-breaker:auth")
+	te.Put(p+"a", "-breaker:auth")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -90,7 +90,7 @@ func TestUserPasswordReadOnlyRole(t *testing.T) {
 	//   etcdctl role grant-permission dflag-reader --prefix=true read /dflag/
 	//   etcdctl user add dflag-instance
 	//   etcdctl user grant-role dflag-instance dflag-reader
-	a := te.kv()
+	a := te.Client()
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -104,23 +104,22 @@ func TestUserPasswordReadOnlyRole(t *testing.T) {
 	must(a.UserAdd(ctx, "root", "root-pw"))
 	must(a.UserGrantRole(ctx, "root", "root"))
 	must(a.AuthEnable(ctx))
-	te.admin.Close()
-	root, err := clientv3.New(clientv3.Config{Endpoints: []string{te.endpoint()}, Username: "root", Password: "root-pw", Logger: zap.NewNop(), DialTimeout: 5 * time.Second})
+	root, err := clientv3.New(clientv3.Config{Endpoints: []string{te.Endpoint()}, Username: "root", Password: "root-pw", Logger: zap.NewNop(), DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	te.admin = root
+	te.SetClient(root)
 
 	cfg.Username, cfg.Password = "dflag-instance", "instance-pw"
 	b := startBridge(t, cfg)
 	if got := termsOf(b, p+"a"); got != "-breaker:auth" {
 		t.Errorf("with user and password: %q", got)
 	}
-	te.put(p+"a", "-breaker:auth2")
+	te.Put(p+"a", "-breaker:auth2")
 	waitTerms(t, b, p+"a", "-breaker:auth2")
 
 	// The instance's credentials read its prefix and nothing else, and write nothing.
-	inst, err := clientv3.New(clientv3.Config{Endpoints: []string{te.endpoint()}, Username: "dflag-instance", Password: "instance-pw", Logger: zap.NewNop(), DialTimeout: 5 * time.Second})
+	inst, err := clientv3.New(clientv3.Config{Endpoints: []string{te.Endpoint()}, Username: "dflag-instance", Password: "instance-pw", Logger: zap.NewNop(), DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

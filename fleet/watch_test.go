@@ -10,16 +10,18 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"bounded.dev/fleet/etcdtest"
 )
 
 func TestSnapshotThenWatch(t *testing.T) {
 	te := newEtcd(t, nil, false)
 	c := countHolds(t)
-	cfg, _ := testConfig(t, te.endpoint())
+	cfg, _ := testConfig(t, te.Endpoint())
 	p := cfg.Prefix
-	te.put(p+"a", "-breaker:a")
-	te.put(p+"b", "+advice:b !crashy:b")
-	te.put("/elsewhere/c", "+everything:c") // outside the prefix
+	te.Put(p+"a", "-breaker:a")
+	te.Put(p+"b", "+advice:b !crashy:b")
+	te.Put("/elsewhere/c", "+everything:c") // outside the prefix
 	b := startBridge(t, cfg)
 
 	if got := termsOf(b, p+"a"); got != "-breaker:a" {
@@ -38,17 +40,17 @@ func TestSnapshotThenWatch(t *testing.T) {
 		t.Errorf("status after sync: %+v", st)
 	}
 
-	te.put(p+"c", "+new:c")
+	te.Put(p+"c", "+new:c")
 	waitTerms(t, b, p+"c", "+new:c")
-	te.put(p+"a", "-breaker:a -breaker:other")
+	te.Put(p+"a", "-breaker:a -breaker:other")
 	waitTerms(t, b, p+"a", "-breaker:a -breaker:other")
-	te.del(p + "b")
+	te.Delete(p + "b")
 	waitTerms(t, b, p+"b", "<none>")
 	if _, ok := c.terms("etcd:" + p + "b"); ok {
 		t.Error("deleted key's hold is still live")
 	}
 	// A multi-line value in DFLAG_FILE's syntax.
-	te.put(p+"d", "# breakers for the payment path\n-breaker:pay\n\n!crashy:pay\n")
+	te.Put(p+"d", "# breakers for the payment path\n-breaker:pay\n\n!crashy:pay\n")
 	waitTerms(t, b, p+"d", "-breaker:pay !crashy:pay")
 
 	if err := b.Close(); err != nil {
@@ -62,10 +64,10 @@ func TestSnapshotThenWatch(t *testing.T) {
 func TestMalformedValueRefused(t *testing.T) {
 	te := newEtcd(t, nil, false)
 	countHolds(t)
-	cfg, lg := testConfig(t, te.endpoint())
+	cfg, lg := testConfig(t, te.Endpoint())
 	p := cfg.Prefix
-	te.put(p+"a", "-breaker:a")
-	te.put(p+"b", "+advice:b")
+	te.Put(p+"a", "-breaker:a")
+	te.Put(p+"b", "+advice:b")
 	b := startBridge(t, cfg)
 
 	for _, bad := range []string{
@@ -78,7 +80,7 @@ func TestMalformedValueRefused(t *testing.T) {
 		"!^",                // likewise
 		"-breaker:a -(x|)*", // one bad term refuses the whole value
 	} {
-		te.put(p+"a", bad)
+		te.Put(p+"a", bad)
 		eventually(t, 5*time.Second, "refusal of "+bad, func() bool {
 			ks, _ := keyStatus(b, p+"a")
 			return ks.Refused == bad
@@ -95,16 +97,16 @@ func TestMalformedValueRefused(t *testing.T) {
 		t.Errorf("refusals not logged:\n%s", lg)
 	}
 	// Other keys are unaffected and still follow etcd.
-	te.put(p+"b", "+advice:b2")
+	te.Put(p+"b", "+advice:b2")
 	waitTerms(t, b, p+"b", "+advice:b2")
 	// A valid value clears the refusal.
-	te.put(p+"a", "-breaker:a3")
+	te.Put(p+"a", "-breaker:a3")
 	waitTerms(t, b, p+"a", "-breaker:a3")
 	if ks, _ := keyStatus(b, p+"a"); ks.Error != "" || ks.Refused != "" {
 		t.Errorf("refusal not cleared: %+v", ks)
 	}
 	// A key malformed from the start holds nothing, and is reported.
-	te.put(p+"c", "nonsense")
+	te.Put(p+"c", "nonsense")
 	eventually(t, 5*time.Second, "refusal of a new key", func() bool {
 		ks, ok := keyStatus(b, p+"c")
 		return ok && ks.Error != "" && len(ks.Terms) == 0
@@ -114,9 +116,9 @@ func TestMalformedValueRefused(t *testing.T) {
 func TestMatchAllAllowedExplicitly(t *testing.T) {
 	te := newEtcd(t, nil, false)
 	countHolds(t)
-	cfg, _ := testConfig(t, te.endpoint())
+	cfg, _ := testConfig(t, te.Endpoint())
 	cfg.AllowMatchAll = true
-	te.put(cfg.Prefix+"all", "-")
+	te.Put(cfg.Prefix+"all", "-")
 	b := startBridge(t, cfg)
 	if got := termsOf(b, cfg.Prefix+"all"); got != "-" {
 		t.Errorf("with AllowMatchAll: %q", got)
@@ -125,24 +127,24 @@ func TestMatchAllAllowedExplicitly(t *testing.T) {
 
 func TestRepeatAndRereadChangeNothing(t *testing.T) {
 	te := newEtcd(t, nil, false)
-	proxy := newCutProxy(t, te.endpoint())
+	proxy := etcdtest.NewProxy(t, te.Endpoint())
 	c := countHolds(t)
-	cfg, _ := testConfig(t, proxy.addr)
+	cfg, _ := testConfig(t, proxy.Addr())
 	p := cfg.Prefix
-	te.put(p+"a", "-breaker:a")
+	te.Put(p+"a", "-breaker:a")
 	b := startBridge(t, cfg)
 	r0, l0 := c.counts()
 
 	// The same value written again is a new revision, delivered again.
-	rev := te.put(p+"a", "-breaker:a")
+	rev := te.Put(p+"a", "-breaker:a")
 	eventually(t, 5*time.Second, "revision of the repeated put", func() bool {
 		ks, _ := keyStatus(b, p+"a")
 		return ks.Revision == rev
 	})
 	// A re-read of the whole prefix (every reconnection does one).
-	proxy.cut()
+	proxy.Cut()
 	eventually(t, 5*time.Second, "disconnection", func() bool { return !b.Connected() })
-	proxy.restore()
+	proxy.Restore()
 	eventually(t, 5*time.Second, "reconnection", func() bool { return b.Connected() })
 	if r, l := c.counts(); r != r0 || l != l0 {
 		t.Errorf("repeat and re-read: Replace calls %d -> %d, Release calls %d -> %d; want no change", r0, r, l0, l)
@@ -151,18 +153,18 @@ func TestRepeatAndRereadChangeNothing(t *testing.T) {
 
 func TestOutageKeepsStateThenCatchesUp(t *testing.T) {
 	te := newEtcd(t, nil, false)
-	proxy := newCutProxy(t, te.endpoint())
+	proxy := etcdtest.NewProxy(t, te.Endpoint())
 	countHolds(t)
-	cfg, lg := testConfig(t, proxy.addr)
+	cfg, lg := testConfig(t, proxy.Addr())
 	p := cfg.Prefix
-	te.put(p+"a", "-breaker:a")
+	te.Put(p+"a", "-breaker:a")
 	b := startBridge(t, cfg)
 
 	// etcd becomes unreachable, then is stopped for real.
-	proxy.cut()
+	proxy.Cut()
 	lost := eventually(t, 5*time.Second, "disconnection", func() bool { return !b.Connected() })
 	t.Logf("outage noticed after %v", lost)
-	te.stop()
+	te.Stop()
 	time.Sleep(1500 * time.Millisecond)
 	st := b.Status()
 	if st.Connected || st.Age < time.Second || st.LastError == "" {
@@ -176,11 +178,11 @@ func TestOutageKeepsStateThenCatchesUp(t *testing.T) {
 	}
 
 	// etcd comes back with a changed key.
-	te.start()
-	te.put(p+"a", "-breaker:a -breaker:b")
-	te.put(p+"new", "+advice:x")
+	te.Restart()
+	te.Put(p+"a", "-breaker:a -breaker:b")
+	te.Put(p+"new", "+advice:x")
 	back := time.Now()
-	proxy.restore()
+	proxy.Restore()
 	waitTerms(t, b, p+"a", "-breaker:a -breaker:b")
 	waitTerms(t, b, p+"new", "+advice:x")
 	d := time.Since(back)
@@ -196,21 +198,21 @@ func TestOutageKeepsStateThenCatchesUp(t *testing.T) {
 
 func TestWipedClusterReleasesHolds(t *testing.T) {
 	te := newEtcd(t, nil, false)
-	proxy := newCutProxy(t, te.endpoint())
+	proxy := etcdtest.NewProxy(t, te.Endpoint())
 	c := countHolds(t)
-	cfg, lg := testConfig(t, proxy.addr)
+	cfg, lg := testConfig(t, proxy.Addr())
 	p := cfg.Prefix
 	for _, k := range []string{"a", "b", "c"} {
-		te.put(p+k, "-breaker:"+k)
+		te.Put(p+k, "-breaker:"+k)
 	}
 	b := startBridge(t, cfg)
 
-	proxy.cut()
-	te.stop()
-	te.wipe()
-	te.start()
-	te.put(p+"b", "-breaker:b") // the wiped cluster has one key again, at a lower revision
-	proxy.restore()
+	proxy.Cut()
+	te.Stop()
+	te.Wipe()
+	te.Restart()
+	te.Put(p+"b", "-breaker:b") // the wiped cluster has one key again, at a lower revision
+	proxy.Restore()
 	waitTerms(t, b, p+"a", "<none>")
 	waitTerms(t, b, p+"c", "<none>")
 	if got := termsOf(b, p+"b"); got != "-breaker:b" {
@@ -223,17 +225,17 @@ func TestWipedClusterReleasesHolds(t *testing.T) {
 		t.Errorf("revision going backwards not logged:\n%s", lg)
 	}
 	// And the bridge follows the new cluster.
-	te.put(p+"d", "+advice:d")
+	te.Put(p+"d", "+advice:d")
 	waitTerms(t, b, p+"d", "+advice:d")
 }
 
 func TestCompactedHistoryRereads(t *testing.T) {
 	te := newEtcd(t, nil, false)
 	countHolds(t)
-	cfg, lg := testConfig(t, te.endpoint())
+	cfg, lg := testConfig(t, te.Endpoint())
 	p := cfg.Prefix
-	te.put(p+"a", "-breaker:a")
-	te.put(p+"b", "-breaker:b")
+	te.Put(p+"a", "-breaker:a")
+	te.Put(p+"b", "-breaker:b")
 	// Between the first read and its watch, the key changes and history
 	// is compacted past the read: the watch must fail and the bridge
 	// re-read.
@@ -243,12 +245,12 @@ func TestCompactedHistoryRereads(t *testing.T) {
 			return
 		}
 		first = false
-		te.put(p+"a", "-breaker:a2")
-		te.del(p + "b")
-		r := te.put("/unrelated", "x")
+		te.Put(p+"a", "-breaker:a2")
+		te.Delete(p + "b")
+		r := te.Put("/unrelated", "x")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, err := te.kv().Compact(ctx, r, clientv3.WithCompactPhysical()); err != nil {
+		if _, err := te.Client().Compact(ctx, r, clientv3.WithCompactPhysical()); err != nil {
 			t.Error(err)
 		}
 	}
@@ -263,13 +265,13 @@ func TestCompactedHistoryRereads(t *testing.T) {
 
 func TestStateFileKeepsStateAcrossRestart(t *testing.T) {
 	te := newEtcd(t, nil, false)
-	proxy := newCutProxy(t, te.endpoint())
+	proxy := etcdtest.NewProxy(t, te.Endpoint())
 	c := countHolds(t)
-	cfg, _ := testConfig(t, proxy.addr)
+	cfg, _ := testConfig(t, proxy.Addr())
 	cfg.StateFile = filepath.Join(t.TempDir(), "fleet.json")
 	p := cfg.Prefix
-	te.put(p+"pay", "-breaker:pay")
-	te.put(p+"bad", "nonsense") // refused values are not kept
+	te.Put(p+"pay", "-breaker:pay")
+	te.Put(p+"bad", "nonsense") // refused values are not kept
 	b := startBridge(t, cfg)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -280,7 +282,7 @@ func TestStateFileKeepsStateAcrossRestart(t *testing.T) {
 	}
 
 	// Restart during an outage: the tripped breaker is in force at once.
-	proxy.cut()
+	proxy.Cut()
 	b2, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -300,8 +302,8 @@ func TestStateFileKeepsStateAcrossRestart(t *testing.T) {
 	}
 
 	// etcd cleared the breaker meanwhile: the bridge converges on return.
-	te.del(p + "pay")
-	proxy.restore()
+	te.Delete(p + "pay")
+	proxy.Restore()
 	waitTerms(t, b2, p+"pay", "<none>")
 	eventually(t, 5*time.Second, "reconnection", b2.Connected)
 	if st := b2.Status(); !st.Connected || st.FromFile {
@@ -311,7 +313,7 @@ func TestStateFileKeepsStateAcrossRestart(t *testing.T) {
 	// A corrupt state file is reported and ignored.
 	b2.Close()
 	os.WriteFile(cfg.StateFile, []byte("{not json"), 0o600)
-	cfg3, lg := testConfig(t, proxy.addr)
+	cfg3, lg := testConfig(t, proxy.Addr())
 	cfg3.Prefix, cfg3.StateFile = cfg.Prefix, cfg.StateFile
 	b3 := startBridge(t, cfg3)
 	if !strings.Contains(lg.String(), "ignoring the state file") {
@@ -322,24 +324,24 @@ func TestStateFileKeepsStateAcrossRestart(t *testing.T) {
 
 func TestOneEndpointDownOfTwo(t *testing.T) {
 	te := newEtcd(t, nil, false)
-	proxy := newCutProxy(t, te.endpoint())
+	proxy := etcdtest.NewProxy(t, te.Endpoint())
 	countHolds(t)
-	dead := newCutProxy(t, te.endpoint())
-	dead.cut() // an endpoint that refuses connections
-	cfg, _ := testConfig(t, dead.addr)
-	cfg.Endpoints = append(cfg.Endpoints, proxy.addr)
-	te.put(cfg.Prefix+"a", "-breaker:two")
+	dead := etcdtest.NewProxy(t, te.Endpoint())
+	dead.Cut() // an endpoint that refuses connections
+	cfg, _ := testConfig(t, dead.Addr())
+	cfg.Endpoints = append(cfg.Endpoints, proxy.Addr())
+	te.Put(cfg.Prefix+"a", "-breaker:two")
 	b := startBridge(t, cfg)
-	te.put(cfg.Prefix+"a", "-breaker:two2")
+	te.Put(cfg.Prefix+"a", "-breaker:two2")
 	waitTerms(t, b, cfg.Prefix+"a", "-breaker:two2")
 	time.Sleep(500 * time.Millisecond)
 	if !b.Connected() {
 		t.Errorf("one dead endpoint of two: %+v", b.Status())
 	}
 	// Then the live one goes and the other comes: the bridge moves over.
-	dead.restore()
-	proxy.cut()
-	te.put(cfg.Prefix+"a", "-breaker:two3")
+	dead.Restore()
+	proxy.Cut()
+	te.Put(cfg.Prefix+"a", "-breaker:two3")
 	waitTerms(t, b, cfg.Prefix+"a", "-breaker:two3")
 	eventually(t, 5*time.Second, "reconnection through the other endpoint", b.Connected)
 }
