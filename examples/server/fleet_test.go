@@ -17,6 +17,7 @@ import (
 
 	"bounded.dev/dflag/admin"
 	"bounded.dev/fleet"
+	"bounded.dev/fleet/etcdtest"
 )
 
 // instance is one example server, a real process built by buildServer,
@@ -315,7 +316,7 @@ func TestFleetThreeServers(t *testing.T) {
 	}
 	exe := buildServer(t)
 	te := newEtcd(t)
-	proxy := newCutProxy(t, te.endpoint()) // the servers reach etcd through it
+	proxy := etcdtest.NewProxy(t, te.Endpoint()) // the servers reach etcd through it
 	const prefix = "/dflag/"
 	const (
 		breaker = "breaker:recommendations"
@@ -327,11 +328,11 @@ func TestFleetThreeServers(t *testing.T) {
 		ownerB  = "etcd:" + keyB
 		ownerT  = "etcd:" + keyT
 	)
-	te.put(keyB, "-"+breaker) // tripped before the servers start: the snapshot
+	te.Put(keyB, "-"+breaker) // tripped before the servers start: the snapshot
 
 	ins := make([]*instance, 3)
 	for i := range ins {
-		ins[i] = startInstance(t, exe, fmt.Sprintf("server %d", i), "-etcd", proxy.addr, "-etcd-prefix", prefix)
+		ins[i] = startInstance(t, exe, fmt.Sprintf("server %d", i), "-etcd", proxy.Addr(), "-etcd-prefix", prefix)
 	}
 	waitFlag(t, ins, breaker, "tripped by "+ownerB, tripped(ownerB))
 	for _, in := range ins {
@@ -373,13 +374,13 @@ func TestFleetThreeServers(t *testing.T) {
 	for i := range 20 {
 		t0 := time.Now()
 		if i%2 == 0 {
-			rev := te.del(keyB)
+			rev := te.Delete(keyB)
 			for _, s := range waitRevision(t, ins, rev) {
 				lat = append(lat, s.Sub(t0))
 			}
 			waitFlag(t, ins, breaker, "on, not held by "+ownerB, cleared(ownerB))
 		} else {
-			rev := te.put(keyB, "-"+breaker)
+			rev := te.Put(keyB, "-"+breaker)
 			for _, s := range waitRevision(t, ins, rev) {
 				lat = append(lat, s.Sub(t0))
 			}
@@ -395,7 +396,7 @@ func TestFleetThreeServers(t *testing.T) {
 			t.Fatalf("%s serves recommendations while the fleet has tripped the breaker", in.name)
 		}
 	}
-	te.del(keyB)
+	te.Delete(keyB)
 	waitFlag(t, ins, breaker, "on", cleared(ownerB))
 	for _, in := range ins {
 		if in.degraded(t) {
@@ -407,9 +408,9 @@ func TestFleetThreeServers(t *testing.T) {
 	// it everywhere and clears it: server 0 stays tripped.
 	const operator = "console:127.0.0.1"
 	console(t, ins[0].base, "deactivate", breaker+"@")
-	te.put(keyB, "-"+breaker)
+	te.Put(keyB, "-"+breaker)
 	waitFlag(t, ins, breaker, "tripped by "+ownerB, tripped(ownerB))
-	te.del(keyB)
+	te.Delete(keyB)
 	waitFlag(t, ins[1:], breaker, "on", cleared(ownerB))
 	waitFlag(t, ins[:1], breaker, "off, held by the operator only", func(f flagState) bool {
 		return !f.On && f.owned(operator) && !f.owned(ownerB)
@@ -422,12 +423,12 @@ func TestFleetThreeServers(t *testing.T) {
 
 	// Malformed values are refused and reported; the key's last valid
 	// terms stay, and other keys are unaffected.
-	te.put(keyB, "-"+breaker)
-	te.put(keyT, "-"+lookup)
+	te.Put(keyB, "-"+breaker)
+	te.Put(keyT, "-"+lookup)
 	waitFlag(t, ins, breaker, "tripped by "+ownerB, tripped(ownerB))
 	waitFlag(t, ins, lookup, "held off by "+ownerT, func(f flagState) bool { return !f.On && f.owned(ownerT) })
-	te.put(keyB, "-breaker:(")
-	te.put(keyAll, "-") // matches every flag: refused without -etcd-allow-match-all
+	te.Put(keyB, "-breaker:(")
+	te.Put(keyAll, "-") // matches every flag: refused without -etcd-allow-match-all
 	for _, in := range ins {
 		st := in.waitStatus(t, keyB+" and "+keyAll+" refused", func(st fleet.Status) bool {
 			b, okB := keyStatus(st, keyB)
@@ -457,8 +458,8 @@ func TestFleetThreeServers(t *testing.T) {
 
 	// etcd stops for several seconds: each server keeps the last state
 	// and says how stale it is.
-	proxy.cut()
-	te.stop()
+	proxy.Cut()
+	te.Stop()
 	for _, in := range ins {
 		in.waitStatus(t, "disconnected", func(st fleet.Status) bool { return !st.Connected })
 	}
@@ -490,12 +491,12 @@ func TestFleetThreeServers(t *testing.T) {
 
 	// etcd comes back with changed keys: the breaker's key now holds a
 	// trace flag off instead, the other keys are gone.
-	te.restart()
-	te.put(keyB, "-"+cache)
-	te.del(keyT)
-	rev := te.del(keyAll)
+	te.Restart()
+	te.Put(keyB, "-"+cache)
+	te.Delete(keyT)
+	rev := te.Delete(keyAll)
 	back := time.Now()
-	proxy.restore()
+	proxy.Restore()
 	var catchUp []time.Duration
 	for _, s := range waitRevision(t, ins, rev) {
 		catchUp = append(catchUp, s.Sub(back).Round(time.Millisecond))
