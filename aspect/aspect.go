@@ -1,6 +1,7 @@
 package aspect
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -117,16 +118,11 @@ func Lookup(name string) (*Kind, bool) {
 
 // CheckName returns nil if name can name a kind (an identifier,
 // [A-Za-z_][A-Za-z0-9_]*, the only names dflag accepts as kinds), or an
-// error that says why not.
+// error that says why not. It is [dflag.CheckKind], with this package's
+// prefix.
 func CheckName(name string) error {
-	if name == "" {
-		return fmt.Errorf("aspect: empty kind name: name the kind with an identifier, such as request_tracing")
-	}
-	for i, c := range name {
-		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' {
-			continue
-		}
-		return fmt.Errorf("aspect: kind %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", name)
+	if err := dflag.CheckKind(name); err != nil {
+		return errors.New("aspect: " + strings.TrimPrefix(err.Error(), "dflag: "))
 	}
 	return nil
 }

@@ -170,13 +170,25 @@ func checkName(kind, name string) error {
 	return nil
 }
 
-// checkKind reports whether kind is an identifier ([A-Za-z_][A-Za-z0-9_]*).
+// CheckKind returns nil if kind can name a kind of flags (an identifier,
+// [A-Za-z_][A-Za-z0-9_]*), or an error that says why not. It is the one
+// kind-name check: the constructors, the kind operations, [HoldKind],
+// aspect.New and phase.Of all make it. Use it on a kind that comes from
+// input.
+func CheckKind(kind string) error {
+	if err := checkKind(kind); err != nil {
+		return fmt.Errorf("dflag: %w", err)
+	}
+	return nil
+}
+
+// checkKind is CheckKind without the package prefix.
 func checkKind(kind string) error {
 	if kind == "" {
-		return fmt.Errorf("empty flag kind")
+		return fmt.Errorf("empty kind: name the kind with an identifier, such as request_tracing")
 	}
 	if !isIdent(kind) {
-		return fmt.Errorf("flag kind %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", kind)
+		return fmt.Errorf("kind %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", kind)
 	}
 	return nil
 }

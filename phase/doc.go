@@ -2,11 +2,15 @@
 // grace period that makes the switch safe for goroutines that skipped the
 // advice while it was off.
 //
-// A phase ([Phase], returned by [Of]) is an [aspect.Kind] without linger
+// A phase ([Phase]) is a value built on an [aspect.Kind] without linger,
 // whose advice is declared as flags of the kind, for example a lock or a
-// read barrier that is only needed while a window of the phase is open:
+// read barrier that is only needed while a window of the phase is open.
+// The phases of the common case are the package's variables [SteadyState]
+// and [STM]; a program declares its own once, at package level, with [Of]
+// (var batch = phase.Of("batch")), so that a misspelt phase is a compile
+// error rather than a new, empty phase:
 //
-//	var stm = phase.Of(phase.STM)
+//	var stm = phase.STM
 //
 //	var barrier *dflag.Flag = stm.Kind().Opt("table_barrier", "seqlock check on table reads")
 //
@@ -30,8 +34,9 @@
 //	applyBatchInPlace()
 //	w.Exit()
 //
-// or stm.Do(applyBatchInPlace), which does not allocate. [Enter] and
-// [Kind] take the phase's name instead, for code that has no *Phase at hand.
+// or stm.Do(applyBatchInPlace), which does not allocate a Window. The
+// deprecated [Enter] and [Kind] take the phase's name instead; they keep
+// working, but a typo in the name goes unnoticed.
 //
 // The phases of the common case are [SteadyState] (entered once, after
 // single-threaded start-up and before the first worker goroutine starts:

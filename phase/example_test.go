@@ -8,8 +8,15 @@ import (
 	"bounded.dev/phase"
 )
 
-// The stm phase, kept in a variable so that windows skip the name lookup.
-var stm = phase.Of(phase.STM)
+// The stm phase: a value, so a misspelt phase is a compile error.
+var stm = phase.STM
+
+// A program's own phase, declared once. Its kind, and the dflag kind of its
+// advice, is "batch".
+var batch = phase.Of("batch")
+
+// The batch phase's advice.
+var batchCheck *dflag.Flag = batch.Kind().Opt("check", "consistency check while a batch is applied")
 
 // The advice of the stm phase: a read barrier that readers only need while
 // a batch may be half applied.
@@ -63,7 +70,7 @@ func ExampleReader_Offline() {
 	defer r.Close()
 
 	r.Offline()
-	w := phase.Enter(phase.STM) // does not wait for r
+	w := phase.STM.Enter() // does not wait for r
 	w.Exit()
 	r.Online()
 	r.Quiescent()
@@ -73,10 +80,10 @@ func ExampleReader_Offline() {
 }
 
 // Windows nest: the advice stays on until the outer window exits.
-func ExampleEnter() {
+func ExamplePhase_Enter() {
 	dflag.Init()
-	outer := phase.Enter(phase.STM)
-	inner := phase.Enter(phase.STM)
+	outer := phase.STM.Enter()
+	inner := phase.STM.Enter()
 	inner.Exit()
 	fmt.Println(exampleBarrier.On())
 	outer.Exit()
@@ -97,4 +104,16 @@ func ExamplePhase_Do() {
 	// Output:
 	// in the window: true true
 	// after: false false
+}
+
+// A program declares its own phases once, as package-level variables, and
+// uses the variables: phase.Of is called with a constant name, never per
+// window.
+func ExampleOf() {
+	dflag.Init()
+	fmt.Println(batch.Name(), batchCheck.On())
+	batch.Do(func() { fmt.Println("in the window:", batchCheck.On()) })
+	// Output:
+	// batch false
+	// in the window: true
 }

@@ -2,6 +2,7 @@ package phase
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -9,23 +10,29 @@ import (
 	"bounded.dev/dflag"
 )
 
-// The phases of the common case.
-const (
+// The phases of the common case. They are values, not names, so a typo
+// (phase.STN) is a compile error; declare a program's own phases the same
+// way, once, as package-level variables:
+//
+//	var batch = phase.Of("batch")
+var (
 	// SteadyState is entered once, after single-threaded start-up and
 	// before worker goroutines start: its advice is what concurrency needs
-	// (locks, for instance) and start-up may skip.
-	SteadyState = "steady_state"
+	// (locks, for instance) and start-up may skip. Its kind is
+	// steady_state.
+	SteadyState = Of("steady_state")
 
 	// STM is entered around batch updates applied in place: its advice is
 	// the read barrier that readers need only while a batch may be half
-	// applied.
-	STM = "stm"
+	// applied. Its kind is stm.
+	STM = Of("stm")
 )
 
 // Phase is a program phase: the advice of one kind, switched on while a
-// window of the phase is open. There is one Phase per name; [Of] returns it.
-// Entering through a *Phase kept in a variable skips the name lookup that
-// [Enter] makes.
+// window of the phase is open. There is one Phase per name; [Of] returns it,
+// and a program keeps it in a package-level variable ([SteadyState], [STM],
+// or its own), through which the phase's advice is declared
+// (p.Kind().Opt) and its windows opened ([Phase.Enter], [Phase.Do]).
 type Phase struct {
 	name string
 	kind *aspect.Kind
@@ -42,17 +49,17 @@ type Phase struct {
 // imports it.
 var phases sync.Map // name -> *Phase
 
-var _, _ = Of(SteadyState), Of(STM)
-
-// Of returns the phase named name, creating it the first time. Like
+// Of returns the phase named name, creating it the first time: the kind
+// name of its advice. Call it once per phase, in a package-level variable
+// (var batch = phase.Of("batch")), and use the variable. Like
 // [regexp.MustCompile], it panics if name is not an identifier: phase names
-// are constants. Use [aspect.Valid] to check one that is not.
+// are constants. [dflag.CheckKind] checks one that is not.
 func Of(name string) *Phase {
 	if p, ok := phases.Load(name); ok {
 		return p.(*Phase)
 	}
-	if err := aspect.Valid(name); err != nil {
-		panic(fmt.Sprintf("phase: %q: %v", name, err))
+	if err := dflag.CheckKind(name); err != nil {
+		panic(fmt.Sprintf("phase: Of(%q): %s", name, strings.TrimPrefix(err.Error(), "dflag: ")))
 	}
 	p, _ := phases.LoadOrStore(name, &Phase{name: name, kind: aspect.New(name, aspect.WithLinger(0))})
 	return p.(*Phase)
@@ -63,7 +70,7 @@ func (p *Phase) Name() string { return p.name }
 
 // Kind returns the aspect kind of the phase, to declare its advice with:
 //
-//	var barrier *dflag.Flag = phase.Of(phase.STM).Kind().Opt("table_barrier")
+//	var barrier *dflag.Flag = phase.STM.Kind().Opt("table_barrier")
 //
 // The kind is created without linger. A kind of the same name that
 // [aspect.New] created before the phase (from a package initialised
@@ -143,6 +150,10 @@ type Window struct {
 
 // Enter enters the phase name: Of(name).Enter(). It panics like [Of] on an
 // invalid name.
+//
+// Deprecated: a misspelt name here silently opens a window of a new, empty
+// phase. Declare the phase once (var batch = phase.Of("batch"), or use
+// [SteadyState] and [STM]) and call its [Phase.Enter] or [Phase.Do].
 func Enter(name string) *Window { return Of(name).Enter() }
 
 // Exit closes the window. It is idempotent: only the first call closes it.
@@ -158,10 +169,9 @@ func (w *Window) Name() string { return w.p.name }
 // Phase returns the window's phase.
 func (w *Window) Phase() *Phase { return w.p }
 
-// Kind returns the aspect kind of the phase name, Of(name).Kind(), to
-// declare the phase's advice with:
+// Kind returns the aspect kind of the phase name, Of(name).Kind(). It
+// panics like [Of] on an invalid name.
 //
-//	var barrier *dflag.Flag = phase.Kind(phase.STM).Opt("table_barrier")
-//
-// It panics like [Of] on an invalid name.
+// Deprecated: a misspelt name here silently declares advice of a new,
+// empty phase. Use the phase's value: phase.STM.Kind().Opt("table_barrier").
 func Kind(name string) *aspect.Kind { return Of(name).Kind() }

@@ -27,17 +27,30 @@ func TestMain(m *testing.M) {
 
 var (
 	windowFlag = aspect.New("phase_window").Opt("advice")
-	stmFlag    = phase.Kind(phase.STM).Opt("phase_test_barrier")
+	stmFlag    = phase.STM.Kind().Opt("phase_test_barrier")
 
-	guaranteeFlag = phase.Kind("phase_guarantee").Opt("advice")
+	guaranteePhase = phase.Of("phase_guarantee")
+	guaranteeFlag  = guaranteePhase.Kind().Opt("advice")
+)
+
+// The tests' phases, declared once as programs declare theirs.
+var (
+	windowPhase      = phase.Of("phase_window")
+	waitPhase        = phase.Of("phase_wait")
+	offlinePhase     = phase.Of("phase_offline")
+	offlineWakePhase = phase.Of("phase_offline_wake")
+	busyPhase        = phase.Of("phase_busy")
+	ofPhase          = phase.Of("phase_of")
+	latePhase        = phase.Of("phase_late")
+	nestedPhase      = phase.Of("phase_nested")
 )
 
 func TestWindowsNestAndExitIsIdempotent(t *testing.T) {
 	if windowFlag.On() {
 		t.Fatal("advice on before Enter")
 	}
-	w1 := phase.Enter("phase_window")
-	w2 := phase.Enter("phase_window")
+	w1 := windowPhase.Enter()
+	w2 := windowPhase.Enter()
 	if !windowFlag.On() || w1.Name() != "phase_window" {
 		t.Fatal("advice off in a window")
 	}
@@ -52,7 +65,7 @@ func TestWindowsNestAndExitIsIdempotent(t *testing.T) {
 	if windowFlag.On() {
 		t.Fatal("advice on after every window exited")
 	}
-	w := phase.Enter(phase.STM)
+	w := phase.STM.Enter()
 	if !stmFlag.On() {
 		t.Fatal("stm advice off in an stm window")
 	}
@@ -62,10 +75,20 @@ func TestWindowsNestAndExitIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestEnterPanicsOnInvalidName(t *testing.T) {
+// TestDeprecatedNameFunctions: the string-taking Enter and Kind keep
+// working (the same phase as its value) and panic on an invalid name.
+func TestDeprecatedNameFunctions(t *testing.T) {
+	w := phase.Enter("phase_window") //nolint:staticcheck // the deprecated spelling is what this tests
+	if w.Phase() != windowPhase || !windowFlag.On() {
+		t.Fatal("phase.Enter(name) did not open a window of the named phase")
+	}
+	w.Exit()
+	if phase.Kind("stm") != phase.STM.Kind() || phase.STM.Name() != "stm" || phase.SteadyState.Name() != "steady_state" {
+		t.Fatal("phase.Kind(name) and the common phases disagree")
+	}
 	defer func() {
-		if recover() == nil {
-			t.Fatal("Enter accepted an invalid phase name")
+		if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "phase: ") {
+			t.Fatalf("Enter(invalid) panicked with %v, want a phase: error", r)
 		}
 	}()
 	phase.Enter("not a phase")
@@ -77,13 +100,9 @@ func TestReaderIsPadded(t *testing.T) {
 	}
 }
 
-// enterAsync runs Enter(name) in a goroutine and returns a channel that
+// enterAsync runs p.Enter in a goroutine and returns a channel that
 // receives the window when Enter returns.
-func enterAsync(name string) <-chan *phase.Window {
-	ch := make(chan *phase.Window, 1)
-	go func() { ch <- phase.Enter(name) }()
-	return ch
-}
+func enterAsync(p *phase.Phase) <-chan *phase.Window { return asyncWindow(p.Enter) }
 
 // mustReturn waits for Enter to return, failing after a generous deadline.
 func mustReturn(t *testing.T, ch <-chan *phase.Window) *phase.Window {
@@ -102,7 +121,7 @@ func TestEnterWaitsForAnOnlineReader(t *testing.T) {
 	defer r.Close()
 	// r is online and in a read section: it has not announced a quiescent
 	// state since Enter switched the advice on.
-	ch := enterAsync("phase_wait")
+	ch := enterAsync(waitPhase)
 	select {
 	case <-ch:
 		t.Fatal("Enter returned while a reader was still in a read section")
@@ -114,7 +133,7 @@ func TestEnterWaitsForAnOnlineReader(t *testing.T) {
 	// Online after Offline is a read section too.
 	r.Offline()
 	r.Online()
-	ch = enterAsync("phase_wait")
+	ch = enterAsync(waitPhase)
 	select {
 	case <-ch:
 		t.Fatal("Enter returned while a reader that came online was in a read section")
@@ -131,9 +150,9 @@ func TestOfflineAndClosedReadersDoNotDelayEnter(t *testing.T) {
 	closed := phase.Register()
 	closed.Close()
 	closed.Close() // idempotent
-	mustReturn(t, enterAsync("phase_offline")).Exit()
+	mustReturn(t, enterAsync(offlinePhase)).Exit()
 	closed.Online() // a closed reader stays out of the way
-	mustReturn(t, enterAsync("phase_offline")).Exit()
+	mustReturn(t, enterAsync(offlinePhase)).Exit()
 }
 
 // TestNoReaderSkipsAdviceInsideAWindow is the guarantee itself: a reader's
@@ -171,7 +190,7 @@ func TestNoReaderSkipsAdviceInsideAWindow(t *testing.T) {
 		windows = 200
 	}
 	for range windows {
-		w := phase.Enter("phase_guarantee")
+		w := guaranteePhase.Enter()
 		established.Store(true)
 		for range 10 {
 			if !f.On() {
@@ -208,7 +227,7 @@ func TestEnterWithTwoBusyReadersIsFast(t *testing.T) {
 	const n = 200
 	for range n {
 		t0 := time.Now()
-		phase.Enter("phase_busy").Exit()
+		busyPhase.Enter().Exit()
 		worst = max(worst, time.Since(t0))
 	}
 	mean := time.Since(start) / n
@@ -230,7 +249,7 @@ func TestSynchronizeWithoutReaders(t *testing.T) {
 func TestOfflineWakesAWaitingEnter(t *testing.T) {
 	r := phase.Register()
 	defer r.Close()
-	ch := enterAsync("phase_offline_wake")
+	ch := enterAsync(offlineWakePhase)
 	select {
 	case <-ch:
 		t.Fatal("Enter returned while a reader was still in a read section")
@@ -239,15 +258,15 @@ func TestOfflineWakesAWaitingEnter(t *testing.T) {
 	r.Offline()
 	mustReturn(t, ch).Exit()
 	r.Online()
-	ch = enterAsync("phase_offline_wake")
+	ch = enterAsync(offlineWakePhase)
 	time.Sleep(5 * time.Millisecond)
 	r.Close() // closing releases it too
 	mustReturn(t, ch).Exit()
 }
 
 func TestOfReturnsOnePhasePerName(t *testing.T) {
-	p := phase.Of("phase_of")
-	if phase.Of("phase_of") != p || p.Name() != "phase_of" || p.Kind() != phase.Kind("phase_of") {
+	p := ofPhase
+	if phase.Of("phase_of") != p || p.Name() != "phase_of" || p.Kind() != aspect.New("phase_of") {
 		t.Fatal("Of does not return one phase per name")
 	}
 	if p.Kind().Linger() != 0 {
@@ -293,7 +312,7 @@ func TestDoOpensAWindowAndClosesItOnPanic(t *testing.T) {
 // TestFlagRegisteredInAWindowIsOn: a flag of the phase's kind declared
 // while a window is open is on at once, and off after the window.
 func TestFlagRegisteredInAWindowIsOn(t *testing.T) {
-	p := phase.Of("phase_late")
+	p := latePhase
 	w := p.Enter()
 	//dflaglint:ignore declaring a flag while a window is open is what this tests
 	late := p.Kind().Opt("late")
@@ -311,7 +330,7 @@ func TestFlagRegisteredInAWindowIsOn(t *testing.T) {
 // completed, a nested Enter does not wait for readers (the advice has been
 // on since), but an Enter after every window exited does.
 func TestNestedEnterSkipsTheGracePeriod(t *testing.T) {
-	p := phase.Of("phase_nested")
+	p := nestedPhase
 	outer := p.Enter()
 	r := phase.Register() // online, never quiescent: a grace period would wait
 	defer r.Close()

@@ -43,7 +43,7 @@ func BenchmarkStartup(b *testing.B) {
 	})
 	b.Run("gated_skipped", loadGated)
 	b.Run("gated_locked", func(b *testing.B) {
-		defer phase.Enter(phase.SteadyState).Exit()
+		defer phase.SteadyState.Enter().Exit()
 		loadGated(b)
 	})
 	b.Run("plain_mutex", func(b *testing.B) {
@@ -83,7 +83,7 @@ func BenchmarkAdd(b *testing.B) {
 		}
 	})
 	b.Run("gated_locked", func(b *testing.B) {
-		defer phase.Enter(phase.SteadyState).Exit()
+		defer phase.SteadyState.Enter().Exit()
 		for b.Loop() {
 			r.Add("k", 1)
 		}

@@ -5,7 +5,7 @@
 // when the steady_state flag "registry_lock" is on. During start-up, before
 // any other goroutine uses the registry, the flag is off (after
 // dflag.Init) and loading costs no lock at all. [Start] then calls
-// phase.Enter(phase.SteadyState), which switches the flag on, before it
+// phase.SteadyState.Enter(), which switches the flag on, before it
 // starts the worker goroutines; from then on every access locks.
 //
 // Skipping the lock is safe only because nothing else runs concurrently
@@ -29,7 +29,7 @@ import (
 
 // locking is the steady_state advice. Its variable is typed *dflag.Flag,
 // with dflag imported, so that locking.On() inlines (see package aspect).
-var locking *dflag.Flag = phase.Of(phase.SteadyState).Kind().Opt("registry_lock",
+var locking *dflag.Flag = phase.SteadyState.Kind().Opt("registry_lock",
 	"examples/startup Registry mutex: skipped during single-threaded start-up")
 
 // Registry maps names to values; it is safe for concurrent use once the
@@ -150,7 +150,7 @@ func (r *MutexRegistry) Set(name string, v int) {
 func Start(load func(*Registry), workers ...func(*Registry)) (r *Registry, steady *phase.Window, wait func()) {
 	r = NewRegistry()
 	load(r)
-	steady = phase.Enter(phase.SteadyState) // locks on, before any worker starts
+	steady = phase.SteadyState.Enter() // locks on, before any worker starts
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)

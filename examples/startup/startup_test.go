@@ -42,7 +42,7 @@ func TestStartUpSkipsTheLock(t *testing.T) {
 	}
 }
 
-// TestSteadyStateLocks: after phase.Enter(phase.SteadyState), every access
+// TestSteadyStateLocks: after phase.SteadyState.Enter(), every access
 // takes the lock: with the mutex held, Set waits; and concurrent workers
 // are race-free (run with -race).
 func TestSteadyStateLocks(t *testing.T) {
@@ -105,7 +105,7 @@ func TestSteadyStateLocks(t *testing.T) {
 // TestExitingTheSteadyStateSkipsLocksAgain is for tests only: once every
 // steady-state window exits, the advice is off again.
 func TestExitingTheSteadyStateSkipsLocksAgain(t *testing.T) {
-	w := phase.Enter(phase.SteadyState)
+	w := phase.SteadyState.Enter()
 	if !locking.On() {
 		t.Fatal("off in the window")
 	}

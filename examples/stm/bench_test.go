@@ -60,7 +60,7 @@ func BenchmarkRead(b *testing.B) {
 	})
 	b.Run("stm", readSTM)
 	b.Run("stm_in_window", func(b *testing.B) {
-		release := phase.Kind(phase.STM).Activate() // barrier on, no batch
+		release := phase.STM.Kind().Activate() // barrier on, no batch
 		defer release()
 		readSTM(b)
 	})

@@ -2,4 +2,4 @@ package stm_test
 
 import "bounded.dev/phase"
 
-func stmKindActivate() func() { return phase.Kind(phase.STM).Activate() }
+func stmKindActivate() func() { return phase.STM.Kind().Activate() }

@@ -4,7 +4,7 @@
 // surround batches.
 //
 // A [Table] is a fixed number of rows of [Width] cells. [Table.Apply]
-// opens a window with phase.Enter(phase.STM): that switches the read
+// opens a window with phase.STM.Enter(): that switches the read
 // barrier on (a flag of kind stm) and waits until no reader is still in a
 // read section that saw it off. Only then does Apply write the cells, inside
 // a seqlock (the sequence number is odd while a batch is half applied).
@@ -39,7 +39,7 @@ const Width = 4
 type Row [Width]uint64
 
 // stm is the phase of the table's batches.
-var stm = phase.Of(phase.STM)
+var stm = phase.STM
 
 // barrier is the stm advice: the seqlock check on reads.
 var barrier *dflag.Flag = stm.Kind().Opt("table_read_barrier", "seqlock check on examples/stm table reads, needed only while a batch is applied")
