@@ -22,6 +22,29 @@
 //
 //	tracing.Do(func() { ... })
 //
+// # One kind type
+//
+// A Kind is the one typed value of a kind of advice: created once, at
+// package level, and the way every part of the kind's life is reached.
+// Through it the kind's advice is declared ([Kind.Opt], [Kind.Default],
+// [Kind.Feature] for hook flags, [Kind.OptCalls] and [Kind.DefaultCalls]
+// for call sites), activated ([Kind.Activate], [Kind.Do]), held (the
+// counted, lingering dflag hold behind the activations) and flushed
+// ([Kind.Flush]). Because code names the variable rather than the kind's
+// string, a misspelt kind is a compile error. The other packages build on
+// it: package phase's [bounded.dev/phase.Phase] is a Kind without linger
+// plus a grace period (phase.STM, phase.SteadyState, and a program's own
+// phase.Of("batch") in a package-level variable), and package tracing's
+// Kind is the request_tracing Kind.
+//
+// Package dflag keeps the C library's surface, which names kinds by
+// string: [dflag.ActivateKind], [dflag.DeactivateKind], [dflag.HoldKind],
+// the kind argument of [dflag.Opt] and its siblings, and the kind part of
+// patterns and startup terms. It is what operators, startup terms and
+// ports of C code use, with the C library's exact semantics; programs
+// written in Go use a Kind. A kind's name is checked in one place,
+// [dflag.CheckKind], which [New], [CheckName] and phase.Of call.
+//
 // # Counting and linger
 //
 // Activations are counted. The first one takes a kind-wide hold in package
@@ -44,8 +67,17 @@
 // A kind's name is a dflag kind: an identifier ([A-Za-z_][A-Za-z0-9_]*).
 // [New] panics on any other name, like regexp.MustCompile, since kinds are
 // package-level values with constant names; [CheckName] checks a name that
-// comes from input. There is one Kind per name: a later New with the same
-// name returns the same *Kind and ignores its options.
+// comes from input.
+//
+// There is one Kind per name: a later New with the same name returns the
+// same *Kind, so that packages that share a kind (a library's advice and
+// the program that activates it) get one value. A later New's options are
+// ignored, and if they differ from the kind's, that is logged with
+// [log/slog.Warn] (naming the kind, its linger and the ignored one). New
+// does not panic on such a duplicate, as expvar.Publish does, because the
+// options tune a kind rather than identify it: two packages that disagree
+// about a linger are a tuning mistake to fix, not a reason to crash a
+// program at start-up. Create each kind once and share the variable.
 //
 // # Failures and watchers
 //
