@@ -75,7 +75,8 @@ func hasDirective(doc *ast.CommentGroup, directive string) bool {
 }
 
 // exportKinds exports the kind of each package-level variable initialised
-// by an aspect kind constructor with a constant kind.
+// by a kind constructor with a constant kind, or by another such variable
+// (var stm = phase.STM).
 func exportKinds(pass *analysis.Pass) {
 	for _, file := range pass.Files {
 		for _, decl := range file.Decls {
@@ -89,17 +90,12 @@ func exportKinds(pass *analysis.Pass) {
 					continue
 				}
 				for i, v := range vs.Values {
-					call, ok := ast.Unparen(v).(*ast.CallExpr)
-					if !ok {
-						continue
-					}
-					ci := classify(pass, call)
-					if !isKindCall(ci) {
-						continue
-					}
-					kind, ok := stringArg(pass, call, ci.kindArg)
 					obj, isVar := pass.TypesInfo.Defs[vs.Names[i]].(*types.Var)
-					if ok && isVar {
+					if !isVar {
+						continue
+					}
+					// var stm = phase.STM, or any receiver whose kind is known.
+					if kind, ok := receiverKind(pass, v); ok {
 						pass.ExportObjectFact(obj, &kindFact{kind})
 					}
 				}

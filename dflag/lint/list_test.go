@@ -36,6 +36,7 @@ stm:nine@c/c.go:40 opt
 stm:ten@c/c.go:41 default
 steady_state:eleven@c/c.go:47 opt
 steady_state:twelve@c/c.go:48 feature
+steady_state:thirteen@c/c.go:53 opt
 `
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

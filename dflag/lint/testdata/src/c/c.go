@@ -47,3 +47,7 @@ var (
 	eleven = phase.Of(phase.SteadyState).Kind().Opt("eleven")
 	twelve = steady.Kind().Feature("twelve")
 )
+
+var alias = steady // want alias:`kind "steady_state"`
+
+var thirteen = alias.Kind().Opt("thirteen")
