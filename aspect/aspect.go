@@ -56,11 +56,15 @@ type Kind struct {
 	name   string
 	linger time.Duration
 
-	// held mirrors hold != nil for Active.
+	// held says whether hold is taken, for Active; it changes with mu held.
 	held atomic.Bool
 
+	// hold is the kind-wide dflag hold, owned by "kind:<name>", taken while
+	// the kind has holders and during its linger. Taking and dropping it
+	// does not allocate.
+	hold *dflag.KindHold
+
 	mu      sync.Mutex
-	hold    func()      // release of the dflag hold; nil when not held
 	timer   *time.Timer // runs expire; created once
 	armed   bool        // timer will run expire (or is about to)
 	pending bool        // a drop is wanted at dropAt
@@ -100,7 +104,11 @@ func New(name string, opts ...Option) *Kind {
 		}
 		return k
 	}
-	k := &Kind{name: name, linger: c.linger}
+	hold, err := dflag.NewKindHold(name, "kind:"+name)
+	if err != nil {
+		panic(fmt.Sprintf("aspect: New(%q): %s", name, strings.TrimPrefix(err.Error(), "dflag: ")))
+	}
+	k := &Kind{name: name, linger: c.linger, hold: hold}
 	if kinds.m == nil {
 		kinds.m = make(map[string]*Kind)
 	}
@@ -194,18 +202,13 @@ func (k *Kind) acquire() {
 	defer k.mu.Unlock()
 	if k.holders.Load() == 0 {
 		k.cancelLocked() // a pending drop, if any, is cancelled
-		if k.hold == nil {
-			release, err := dflag.HoldKind(k.name)
-			if release == nil {
-				panic("aspect: " + err.Error()) // unreachable: the name was validated
-			}
-			if err != nil {
+		if !k.held.Load() {
+			if err := k.hold.Take(); err != nil {
 				// The hold is in force; call sites the engine could not
 				// switch keep running or not as their State.On says,
 				// and later control calls retry them.
 				slog.Error("aspect: activating a kind", "kind", k.name, "err", err)
 			}
-			k.hold = release
 			k.held.Store(true)
 		}
 	}
@@ -225,7 +228,7 @@ func (k *Kind) release() {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.holders.Load() != 0 || k.hold == nil || k.pending {
+	if k.holders.Load() != 0 || !k.held.Load() || k.pending {
 		return // reactivated, or the drop is already scheduled
 	}
 	if k.linger <= 0 {
@@ -271,11 +274,14 @@ func (k *Kind) expire() {
 
 // dropLocked releases the dflag hold; k.mu must be held.
 func (k *Kind) dropLocked() {
-	if k.hold == nil {
+	if !k.held.Load() {
 		return
 	}
-	k.hold()
-	k.hold = nil
+	if err := k.hold.Drop(); err != nil {
+		// The hold is dropped in dflag's counts; call sites the engine
+		// could not switch are retried by later control calls.
+		slog.Error("aspect: releasing a kind", "kind", k.name, "err", err)
+	}
 	k.held.Store(false)
 }
 
@@ -286,7 +292,7 @@ func (k *Kind) dropLocked() {
 func (k *Kind) Flush() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.holders.Load() != 0 || k.hold == nil {
+	if k.holders.Load() != 0 || !k.held.Load() {
 		return false
 	}
 	k.cancelLocked()

@@ -66,13 +66,11 @@ const maxOwnerLen = 256
 // live: a second NewHold with a live owner name is an error, as is an
 // empty name, one longer than 256 bytes, or one with a control character.
 func NewHold(owner string) (*Hold, error) {
-	switch {
-	case owner == "":
-		return nil, errors.New("dflag: NewHold: empty owner name: name the owner, such as console:alice")
-	case len(owner) > maxOwnerLen:
-		return nil, fmt.Errorf("dflag: NewHold: owner name is %d bytes, over the limit of %d", len(owner), maxOwnerLen)
-	case strings.IndexFunc(owner, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0:
-		return nil, fmt.Errorf("dflag: NewHold(%q): the owner name has a control character", owner)
+	switch err := checkOwner(owner); {
+	case err != nil && (owner == "" || len(owner) > maxOwnerLen):
+		return nil, fmt.Errorf("dflag: NewHold: %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("dflag: NewHold(%q): %w", owner, err)
 	}
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
@@ -85,6 +83,19 @@ func NewHold(owner string) (*Hold, error) {
 	h := &Hold{owner: owner, bits: make(map[*Flag]holdBits)}
 	reg.owners[owner] = h
 	return h, nil
+}
+
+// checkOwner checks an owner name (see [NewHold]).
+func checkOwner(owner string) error {
+	switch {
+	case owner == "":
+		return errors.New("empty owner name: name the owner, such as console:alice")
+	case len(owner) > maxOwnerLen:
+		return fmt.Errorf("owner name is %d bytes, over the limit of %d", len(owner), maxOwnerLen)
+	case strings.IndexFunc(owner, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0:
+		return errors.New("the owner name has a control character")
+	}
+	return nil
 }
 
 // Owner returns the hold's owner name.

@@ -81,7 +81,7 @@ func (f *Flag) stateLocked() State {
 		s.Owners = append(s.Owners, o)
 	}
 	if f.kindHeld > 0 {
-		s.Owners = append(s.Owners, Owner{Name: "kind:" + f.kind, Terms: []string{"+" + f.kind + ":"}})
+		s.Owners = appendKindOwners(s.Owners, f.kind)
 	}
 	for _, st := range f.startup {
 		i := slices.IndexFunc(s.Owners, func(o Owner) bool { return o.Once && o.Name == st.source })
@@ -204,4 +204,26 @@ func (s State) String() string {
 		b.WriteString(s.Doc)
 	}
 	return b.String()
+}
+
+// appendKindOwners appends the owners of kind's kind-wide holds: each
+// [KindHold] owner, and "kind:<kind>" for [HoldKind] holds; reg.mu must be
+// held.
+func appendKindOwners(owners []Owner, kind string) []Owner {
+	terms := []string{"+" + kind + ":"}
+	k := reg.kinds[kind]
+	if k == nil {
+		return owners
+	}
+	named := uint64(0)
+	for _, o := range k.owners {
+		if o.n > 0 && !slices.ContainsFunc(owners, func(e Owner) bool { return e.Name == o.name }) {
+			owners = append(owners, Owner{Name: o.name, Terms: terms})
+		}
+		named += o.n
+	}
+	if k.holds > named && !slices.ContainsFunc(owners, func(e Owner) bool { return e.Name == "kind:"+kind }) {
+		owners = append(owners, Owner{Name: "kind:" + kind, Terms: terms})
+	}
+	return owners
 }

@@ -30,9 +30,16 @@ var reg struct {
 // stays in reg.kinds once made, holds at zero included, so that a hold and
 // its release cost one map lookup and no insertion or deletion.
 type kindRec struct {
-	name  string
-	flags []*Flag // the kind's records, in registration order
-	holds uint64  // kind-wide activations that also apply to later flags
+	name   string
+	flags  []*Flag     // the kind's records, in registration order
+	holds  uint64      // kind-wide activations that also apply to later flags
+	owners []kindOwner // the named part of holds (KindHolds), by owner
+}
+
+// kindOwner counts the holds a named owner has on a kind.
+type kindOwner struct {
+	name string
+	n    uint64
 }
 
 // kindLocked returns kind's entry, making it if need be; reg.mu must be
@@ -501,6 +508,86 @@ func (k *kindRec) release() {
 	if err := ev.error(); err != nil {
 		slog.Error("dflag: releasing a kind hold", "kind", k.name, "err", err)
 	}
+}
+
+// KindHold is a kind-wide hold, as [HoldKind] takes, for an owner that
+// takes and drops it repeatedly: a phase's windows, a kind's counted
+// activations. Take and Drop do not allocate, and while the hold is taken
+// the kind's flags list the owner's name in [State.Owners] (instead of
+// "kind:<kind>"). Take and Drop have HoldKind's semantics: the hold is one
+// activation of every flag of the kind, flags registered later included,
+// and dropping it takes back exactly what it added. A KindHold is safe for
+// concurrent use; it is either taken or not (Take on a taken hold, and
+// Drop on a dropped one, do nothing).
+type KindHold struct {
+	k     *kindRec
+	owner string
+	taken bool // guarded by reg.mu
+}
+
+// NewKindHold returns a dropped hold on kind for owner, a short name an
+// operator can read ("phase:stm"). It is an error if kind is not an
+// identifier or owner is empty, longer than 256 bytes or has a control
+// character. Owner names need not be unique: holds with the same owner
+// name are counted together.
+func NewKindHold(kind, owner string) (*KindHold, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, fmt.Errorf("dflag: NewKindHold: %w", err)
+	}
+	if err := checkOwner(owner); err != nil {
+		return nil, fmt.Errorf("dflag: NewKindHold(%q, %q): %w", kind, owner, err)
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	return &KindHold{k: kindLocked(kind), owner: owner}, nil
+}
+
+// Take takes the hold if it is not taken. Its error is a *[SwitchError]
+// if call sites of the kind could not be switched (the hold is in force in
+// the counts all the same).
+func (h *KindHold) Take() error { return h.switchHold(+1) }
+
+// Drop drops the hold if it is taken. Its error is a *[SwitchError] if
+// call sites of the kind could not be switched.
+func (h *KindHold) Drop() error { return h.switchHold(-1) }
+
+// Taken reports whether the hold is taken.
+func (h *KindHold) Taken() bool {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	return h.taken
+}
+
+// Kind returns the hold's kind.
+func (h *KindHold) Kind() string { return h.k.name }
+
+// Owner returns the hold's owner name.
+func (h *KindHold) Owner() string { return h.owner }
+
+func (h *KindHold) switchHold(delta int) error {
+	reg.mu.Lock()
+	if h.taken == (delta > 0) {
+		reg.mu.Unlock()
+		return nil
+	}
+	h.taken = delta > 0
+	k := h.k
+	i := slices.IndexFunc(k.owners, func(o kindOwner) bool { return o.name == h.owner })
+	if i < 0 {
+		k.owners = append(k.owners, kindOwner{name: h.owner})
+		i = len(k.owners) - 1
+	}
+	if delta > 0 {
+		k.holds++
+		k.owners[i].n++
+	} else {
+		k.holds--
+		k.owners[i].n--
+	}
+	ev := kindHoldLocked(k.name, k, delta)
+	reg.mu.Unlock()
+	notify(ev)
+	return ev.error()
 }
 
 // kindHoldLocked adds (delta +1) or takes back (-1) one kind hold's

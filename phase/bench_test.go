@@ -62,8 +62,9 @@ func BenchmarkWindow(b *testing.B) {
 }
 
 // BenchmarkKindSwitch is the dflag part of a window: a kind-wide hold and
-// its release (what Enter and Exit use, exact for flags registered while
-// the hold is in force), against an ActivateKind and DeactivateKind pair
+// its release, exact for flags registered while the hold is in force, as
+// HoldKind and its release closure and as a KindHold's Take and Drop (what
+// Enter and Exit use), against an ActivateKind and DeactivateKind pair
 // (which misses flags registered in between, so windows cannot use it).
 func BenchmarkKindSwitch(b *testing.B) {
 	const kind = "phase_bench_switch"
@@ -74,6 +75,20 @@ func BenchmarkKindSwitch(b *testing.B) {
 				b.Fatal(err)
 			}
 			release()
+		}
+	})
+	b.Run("kind_hold", func(b *testing.B) {
+		h, err := dflag.NewKindHold(kind, "bench:kind_hold")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := h.Take(); err != nil {
+				b.Fatal(err)
+			}
+			if err := h.Drop(); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("activate_kind", func(b *testing.B) {

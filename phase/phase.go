@@ -2,6 +2,7 @@ package phase
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,12 +37,12 @@ var (
 type Phase struct {
 	name string
 	kind *aspect.Kind
+	hold *dflag.KindHold // the kind-wide hold, owned by "phase:<name>", taken while open > 0
 
-	mu      sync.Mutex
-	open    int           // windows open
-	release func()        // the dflag hold while open > 0
-	gen     uint64        // increments when the advice is switched on
-	synced  atomic.Uint64 // the latest gen whose grace period has completed
+	mu     sync.Mutex
+	open   int           // windows open
+	gen    uint64        // increments when the advice is switched on
+	synced atomic.Uint64 // the latest gen whose grace period has completed
 }
 
 // phases maps a name to its one Phase; the two of the common case are
@@ -61,7 +62,11 @@ func Of(name string) *Phase {
 	if err := dflag.CheckKind(name); err != nil {
 		panic(fmt.Sprintf("phase: Of(%q): %s", name, strings.TrimPrefix(err.Error(), "dflag: ")))
 	}
-	p, _ := phases.LoadOrStore(name, &Phase{name: name, kind: aspect.New(name, aspect.WithLinger(0))})
+	hold, err := dflag.NewKindHold(name, "phase:"+name)
+	if err != nil {
+		panic(fmt.Sprintf("phase: Of(%q): %s", name, strings.TrimPrefix(err.Error(), "dflag: ")))
+	}
+	p, _ := phases.LoadOrStore(name, &Phase{name: name, kind: aspect.New(name, aspect.WithLinger(0)), hold: hold})
 	return p.(*Phase)
 }
 
@@ -112,12 +117,12 @@ func (p *Phase) Do(fn func()) {
 func (p *Phase) enter() {
 	p.mu.Lock()
 	if p.open == 0 {
-		release, err := dflag.HoldKind(p.name)
-		if err != nil {
-			p.mu.Unlock()
-			panic("phase: " + err.Error()) // unreachable: Of validated the name
+		if err := p.hold.Take(); err != nil {
+			// The hold is in force in dflag's counts; call sites the
+			// engine could not switch keep running or not as their
+			// State.On says, and later control calls retry them.
+			slog.Error("phase: entering a window", "phase", p.name, "err", err)
 		}
-		p.release = release
 		p.gen++
 	}
 	p.open++
@@ -137,8 +142,9 @@ func (p *Phase) exit() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.open--; p.open == 0 {
-		p.release()
-		p.release = nil
+		if err := p.hold.Drop(); err != nil {
+			slog.Error("phase: exiting a window", "phase", p.name, "err", err)
+		}
 	}
 }
 

@@ -353,3 +353,34 @@ func asyncWindow(enter func() *phase.Window) <-chan *phase.Window {
 	go func() { ch <- enter() }()
 	return ch
 }
+
+// TestWindowIsANamedOwner: while a window is open, the phase's advice
+// lists the owner phase:<name> (not an anonymous kind:<name>); an
+// activation of the phase's aspect kind is listed as kind:<name> beside
+// it; after the window, neither is.
+func TestWindowIsANamedOwner(t *testing.T) {
+	owners := func() (names []string) {
+		for _, o := range ownerFlag.State().Owners {
+			names = append(names, o.Name)
+		}
+		return names
+	}
+	ownerPhase.Do(func() {
+		if got := owners(); len(got) != 1 || got[0] != "phase:phase_owner" {
+			t.Errorf("owners in a window: %q", got)
+		}
+		ownerPhase.Kind().Do(func() {
+			if got := owners(); len(got) != 2 || got[0] != "kind:phase_owner" || got[1] != "phase:phase_owner" {
+				t.Errorf("owners in a window and an activation: %q", got)
+			}
+		})
+	})
+	if got := owners(); len(got) != 0 || ownerFlag.On() {
+		t.Errorf("after the window: owners %q, advice on %v", got, ownerFlag.On())
+	}
+}
+
+var (
+	ownerPhase = phase.Of("phase_owner")
+	ownerFlag  = ownerPhase.Kind().Opt("advice")
+)
