@@ -19,9 +19,11 @@ const KindName = "request_tracing"
 // ScopeName is the instrumentation scope of the spans this package starts.
 const ScopeName = "bounded.dev/tracing"
 
-// Kind is the request_tracing kind of advice. Declare advice with
-// Kind.Opt (hook flags) and Kind.OptCalls or dflag.OptCalls (call sites);
-// [Begin] holds an activation of it.
+// Kind is the request_tracing kind of advice: the one value through which
+// request-tracing advice is declared (Kind.Opt for hook flags,
+// Kind.OptCalls for call sites) and activated ([Begin] holds an activation
+// of it), as package aspect describes. Its name is [KindName], for dflag's
+// string-kind functions and startup terms (DFLAG='!request_tracing:').
 var Kind = aspect.New(KindName)
 
 // The hooks behind this package's helpers. Their type is spelled out: On
