@@ -48,7 +48,8 @@
 // # Counting and linger
 //
 // Activations are counted. The first one takes a kind-wide hold in package
-// dflag ([dflag.HoldKind]), which switches on every flag of the kind,
+// dflag (a [dflag.KindHold], taken and dropped without allocating), which
+// switches on every flag of the kind,
 // including flags and call sites of the kind registered later; the listing
 // shows it as the owner "kind:<name>". Further activations only increment
 // a counter. When the last holder releases, the kind stays active for its

@@ -106,8 +106,10 @@
 // holds an activation that an unhook (anyone's) overrides, and its "!re"
 // holds an unhook. The C library's counts and functions keep their exact
 // semantics beside holds. [State.Owners] lists, per flag, the holds whose
-// terms match it, the kind holds of package aspect ("kind:<kind>") and the
-// startup terms; [WriteListJSON] shows them. The C-format listing of
+// terms match it, the kind-wide holds under their owners' names ([KindHold]:
+// "kind:<kind>" for package aspect's activations, "phase:<name>" for
+// package phase's windows; "kind:<kind>" for [HoldKind]) and the startup
+// terms; [WriteListJSON] shows them. The C-format listing of
 // [WriteList] is unchanged.
 //
 // # When code cannot be switched

@@ -162,3 +162,33 @@ func ExampleWriteListJSON() {
 	// Output:
 	// [{"name":"example_breaker:recs@bounded.dev/dflag/example_test.go:84","kind":"example_breaker","flag":"recs","doc":"serve recommendations","file":"bounded.dev/dflag/example_test.go","line":84,"mode":"default","on":true,"activation":1,"unhook":0}]
 }
+
+// A batch's read barrier, switched by a kind-wide hold.
+var batchBarrier = dflag.Opt("example_batch", "barrier", "read barrier while a batch is applied")
+
+// A KindHold is made once and taken and dropped as often as its owner
+// needs, without allocating; the listing names the owner.
+func ExampleKindHold() {
+	dflag.Init()
+	h, err := dflag.NewKindHold("example_batch", "phase:example_batch")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	h.Take()
+	fmt.Println(batchBarrier.On(), batchBarrier.State().Owners[0].Name)
+	h.Drop()
+	fmt.Println(batchBarrier.On())
+	// Output:
+	// true phase:example_batch
+	// false
+}
+
+// CheckKind checks a kind name that comes from input.
+func ExampleCheckKind() {
+	fmt.Println(dflag.CheckKind("request_tracing"))
+	fmt.Println(dflag.CheckKind("request-tracing"))
+	// Output:
+	// <nil>
+	// dflag: kind "request-tracing" is not an identifier ([A-Za-z_][A-Za-z0-9_]*)
+}

@@ -465,8 +465,10 @@ func (op Op) apply(f *Flag) {
 // the activations the hold added (a flag that was unhooked when the hold
 // was taken, and so ignored it, is not deactivated by the release).
 // Unhooked flags ignore the hold as they ignore any activation; flags
-// registered while the kind is held start activated. Package aspect builds
-// scoped activations on it.
+// registered while the kind is held start activated; [State.Owners] lists
+// the hold as "kind:<kind>". A [KindHold] is the same hold for an owner
+// that takes and drops it repeatedly, without allocating (package aspect's
+// activations and package phase's windows).
 //
 // If call sites of the kind could not be switched, HoldKind returns the
 // release together with a *[SwitchError]: the hold is in force in the
