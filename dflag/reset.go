@@ -27,9 +27,9 @@ func Flags(pattern string) ([]*Flag, error) {
 
 // ResetCounts sets every record's counts back to what its constructor and
 // the kind holds in force give it: activation 1 for a Default record and 0
-// otherwise, plus one per [HoldKind] hold of its kind, and unhook 0. Live
-// [Hold]s stay in force, and the startup terms Init applied are undone
-// (and forgotten as owners). It is for tests, which share the process-wide
+// otherwise, plus one per kind-wide hold of its kind ([HoldKind],
+// [KindHold]), and unhook 0. Live [Hold]s stay in force, and the startup
+// terms Init applied are undone (and forgotten as owners). It is for tests, which share the process-wide
 // registry: package dflagtest calls it between tests. A program has no use
 // for it; an operator's unhooks and trips are counts it would erase. The
 // error reports call sites that could not be switched.
