@@ -52,7 +52,7 @@ func classify(pass *analysis.Pass, call *ast.CallExpr) *callInfo {
 		case "OptCalls", "DefaultCalls":
 			ci.role, ci.mode = roleCalls, strings.ToLower(strings.TrimSuffix(fn.Name(), "Calls"))+"-calls"
 			ci.fnArg, ci.docArg = 2, 3
-		case "ActivateKind", "DeactivateKind", "HoldKind":
+		case "ActivateKind", "DeactivateKind", "HoldKind", "NewKindHold":
 			ci.role, ci.nameArg, ci.docArg = roleKindOnly, -1, -1
 		default:
 			return nil

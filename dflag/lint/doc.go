@@ -12,7 +12,10 @@
 //     initializer of a package-level var: each call makes a new record, so a
 //     constructor in a function leaks a record per call;
 //   - constant kinds that are not identifiers, and constant names that are
-//     empty or contain '@', a newline or NUL, which panic at run time;
+//     empty or contain '@', a newline or NUL, which the API refuses at run
+//     time: the constructors (dflag's, aspect.New, phase.Of) with a panic,
+//     the kind operations (ActivateKind, DeactivateKind, HoldKind,
+//     NewKindHold) with an error;
 //   - calls of (*dflag.Flag).On that the compiler cannot inline (below),
 //     with a suggested fix that adds import _ "bounded.dev/dflag".
 //

@@ -7,11 +7,15 @@ import (
 	"golang.org/x/tools/go/analysis"
 )
 
-// checkKindAndName reports constant kinds and names that the constructors
-// would refuse with a panic.
+// checkKindAndName reports constant kinds and names that the API refuses
+// at run time: constructors with a panic, kind operations with an error.
 func checkKindAndName(pass *analysis.Pass, call *ast.CallExpr, ci *callInfo) {
 	if kind, ok := stringArg(pass, call, ci.kindArg); ok && !isIdent(kind) {
-		report(pass, call.Args[ci.kindArg], "%s: kind %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*); it panics at run time", ci.name, kind)
+		fate := "it panics at run time"
+		if ci.role == roleKindOnly && strings.HasPrefix(ci.name, "dflag.") {
+			fate = "it is refused at run time with an error"
+		}
+		report(pass, call.Args[ci.kindArg], "%s: kind %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*); %s", ci.name, kind, fate)
 	}
 	name, ok := stringArg(pass, call, ci.nameArg)
 	switch {

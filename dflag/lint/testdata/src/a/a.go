@@ -83,8 +83,9 @@ func register() {
 	tracing.OptCalls("call", freeInlined)       // want `\(\*aspect.Kind\).OptCalls: freeInlined is not marked //go:noinline`
 	tracing.DefaultCalls("call", freeFast)
 	dflag.OptCalls("bad kind", "", freeFast) // want `kind "bad kind" is not an identifier` `empty flag name`
-	dflag.ActivateKind("bad-kind", "")       // want `dflag.ActivateKind: kind "bad-kind" is not an identifier`
+	dflag.ActivateKind("bad-kind", "")       // want `dflag.ActivateKind: kind "bad-kind" is not an identifier \(\[A-Za-z_\]\[A-Za-z0-9_\]\*\); it is refused at run time with an error`
 	dflag.HoldKind("ok_kind")
+	dflag.NewKindHold("bad kind", "owner") // want `dflag.NewKindHold: kind "bad kind" is not an identifier`
 	v := freeInlined
 	dflag.OptCalls("k", "var", v) // a variable is checked at run time
 }

@@ -24,6 +24,10 @@ func ActivateKind(kind, pattern string) (int, error)   { return 0, nil }
 func DeactivateKind(kind, pattern string) (int, error) { return 0, nil }
 func HoldKind(kind string) (func(), error)             { return func() {}, nil }
 
+type KindHold struct{}
+
+func NewKindHold(kind, owner string) (*KindHold, error) { return &KindHold{}, nil }
+
 func internalUse() {
 	_ = Feature("k", "in_func") // the implementation package is not checked
 }
