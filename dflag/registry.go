@@ -524,6 +524,7 @@ func (k *kindRec) release() {
 type KindHold struct {
 	k     *kindRec
 	owner string
+	i     int  // the owner's index in k.owners, which only grows
 	taken bool // guarded by reg.mu
 }
 
@@ -531,7 +532,8 @@ type KindHold struct {
 // operator can read ("phase:stm"). It is an error if kind is not an
 // identifier or owner is empty, longer than 256 bytes or has a control
 // character. Owner names need not be unique: holds with the same owner
-// name are counted together.
+// name are counted together. Make one KindHold per owner, once (the kind
+// remembers every owner name it has seen), not one per use.
 func NewKindHold(kind, owner string) (*KindHold, error) {
 	if err := checkKind(kind); err != nil {
 		return nil, fmt.Errorf("dflag: NewKindHold: %w", err)
@@ -541,7 +543,13 @@ func NewKindHold(kind, owner string) (*KindHold, error) {
 	}
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
-	return &KindHold{k: kindLocked(kind), owner: owner}, nil
+	k := kindLocked(kind)
+	i := slices.IndexFunc(k.owners, func(o kindOwner) bool { return o.name == owner })
+	if i < 0 {
+		k.owners = append(k.owners, kindOwner{name: owner})
+		i = len(k.owners) - 1
+	}
+	return &KindHold{k: k, owner: owner, i: i}, nil
 }
 
 // Take takes the hold if it is not taken. Its error is a *[SwitchError]
@@ -574,17 +582,12 @@ func (h *KindHold) switchHold(delta int) error {
 	}
 	h.taken = delta > 0
 	k := h.k
-	i := slices.IndexFunc(k.owners, func(o kindOwner) bool { return o.name == h.owner })
-	if i < 0 {
-		k.owners = append(k.owners, kindOwner{name: h.owner})
-		i = len(k.owners) - 1
-	}
 	if delta > 0 {
 		k.holds++
-		k.owners[i].n++
+		k.owners[h.i].n++
 	} else {
 		k.holds--
-		k.owners[i].n--
+		k.owners[h.i].n--
 	}
 	ev := kindHoldLocked(k.name, k, delta)
 	reg.mu.Unlock()
