@@ -94,12 +94,13 @@
 //
 // # Keeping On inlined
 //
-// The compiler inlines [dflag.Flag.On] (one atomic load) only in packages
-// that import dflag themselves: a package that imports aspect alone gets
-// an out-of-line call for every check. Declare advice with the type
-// spelled out, which needs the import:
-//
-//	var traceSQL *dflag.Flag = tracing.Opt("db_query", "trace SQL statements")
+// The compiler inlines [dflag.Flag.On] (one atomic load) in a package that
+// imports dflag, or that imports a package which itself inlined On; a
+// package that imports aspect alone gets an out-of-line call for every
+// check. How the variable is declared does not matter; the import does.
+// The exact rule is "When On is inlined" in package bounded.dev/dflag/lint,
+// and dflaglint reports every check that will be a call, with a fix that
+// adds import _ "bounded.dev/dflag".
 //
 // # Testing
 //

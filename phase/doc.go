@@ -14,8 +14,9 @@
 //
 //	var barrier *dflag.Flag = stm.Kind().Opt("table_barrier", "seqlock check on table reads")
 //
-// Spell out *dflag.Flag (which needs the dflag import): in a package that
-// does not import dflag, barrier.On() is a call instead of one inlined load.
+// In a package that imports neither dflag nor a package that inlined On,
+// barrier.On() is a call instead of one inlined load: see "When On is
+// inlined" in package bounded.dev/dflag/lint; dflaglint reports it.
 //
 // Readers, goroutines whose fast paths test such a flag and skip the
 // advice when it is off, register and announce quiescent states between

@@ -26,8 +26,8 @@ const ScopeName = "bounded.dev/tracing"
 // string-kind functions and startup terms (DFLAG='!request_tracing:').
 var Kind = aspect.New(KindName)
 
-// The hooks behind this package's helpers. Their type is spelled out: On
-// inlines only in packages that import dflag.
+// The hooks behind this package's helpers. This package imports dflag, so
+// their On inlines here (see "When On is inlined" in bounded.dev/dflag/lint).
 var (
 	startHook *dflag.Flag = Kind.Opt("start", "tracing.Start: child spans of traced requests")
 	eventHook *dflag.Flag = Kind.Opt("event", "tracing.AddEvent, SetAttributes and RecordError on traced requests")

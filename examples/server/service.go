@@ -20,7 +20,9 @@ import (
 // The service's request_tracing advice, declared through tracing.Kind: on
 // while at least one traced request is in flight (and for the kind's linger
 // after it), off otherwise, when checking one costs a load and a branch.
-// The type is spelled out: On inlines only where dflag is imported.
+// This package imports dflag, so On inlines in it (see "When On is
+// inlined" in bounded.dev/dflag/lint; dflaglint reports a check that will
+// not).
 var (
 	traceLookup *dflag.Flag = tracing.Kind.Opt("catalogue_lookup", "child span and row details of catalogue lookups")
 	traceCache  *dflag.Flag = tracing.Kind.Opt("catalogue_cache", "cache hits and misses of traced requests")

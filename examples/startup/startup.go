@@ -27,8 +27,8 @@ import (
 	"bounded.dev/phase"
 )
 
-// locking is the steady_state advice. Its variable is typed *dflag.Flag,
-// with dflag imported, so that locking.On() inlines (see package aspect).
+// locking is the steady_state advice. This package imports dflag, so
+// locking.On() inlines (see "When On is inlined" in bounded.dev/dflag/lint).
 var locking *dflag.Flag = phase.SteadyState.Kind().Opt("registry_lock",
 	"examples/startup Registry mutex: skipped during single-threaded start-up")
 
