@@ -41,7 +41,11 @@ var (
 //	//go:noinline
 //	func traceQuery(q string) { ... }
 //
-//	var _, _ = dflag.OptCalls("request_tracing", "db_query", traceQuery, "trace SQL statements")
+//	func init() {
+//		if _, err := dflag.OptCalls("request_tracing", "db_query", traceQuery, "trace SQL statements"); err != nil {
+//			slog.Warn("db_query advice keeps running", "err", err) // the calls stay on: safe
+//		}
+//	}
 //
 // Each call site is its own record, named kind:name@file:line after the
 // call's own source line (file is import-path-qualified, as for hook
